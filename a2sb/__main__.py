@@ -1,0 +1,5 @@
+import sys
+
+from a2sb.cli import main
+
+sys.exit(main())

@@ -1,0 +1,51 @@
+"""The `a2sb` command line.
+
+Each command lives in its own module of this package with two functions:
+`add_parser(subparsers)` registers its arguments (and `set_defaults(run=run)`), and
+`run(args) -> int` carries it out. A new command is one module added to `COMMAND_MODULES`.
+Errors a user can fix (`A2SBInputError`) are printed as one line, `a2sb: <message>`, with
+exit code 2 and no traceback.
+"""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from a2sb import __version__
+from a2sb.errors import A2SBInputError
+
+COMMAND_MODULES: list = []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `a2sb` with every registered command."""
+    parser = argparse.ArgumentParser(
+        prog="a2sb",
+        description=(
+            "Restore high-resolution music with Audio-to-Audio Schrödinger Bridges: "
+            "bandwidth extension and inpainting of 44.1 kHz audio."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"a2sb {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `a2sb` console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args)
+    except A2SBInputError as error:
+        print(f"a2sb: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
