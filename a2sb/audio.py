@@ -1,0 +1,154 @@
+"""Audio files in and out: load, save, resample, channel handling.
+
+Waveforms are float32 numpy arrays shaped `[channels, samples]` with values in [-1, 1].
+Everything a person can get wrong here (a missing file, a file that is not audio, an empty
+file, NaN samples, an output that would overwrite its input) raises `A2SBInputError` with a
+message that names the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile
+import soxr
+
+from a2sb.errors import A2SBInputError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+"""File extensions that `load_audio` reads (and that folder inputs are searched for)."""
+
+BitDepth = Literal["16", "24", "32f"]
+
+_WAV_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
+_FLAC_SUBTYPES = {"16": "PCM_16", "24": "PCM_24"}
+
+
+def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file (wav, flac, ogg, mp3 and the other formats of libsndfile).
+
+    Args:
+        path: the file to read.
+
+    Returns:
+        `(waveform, sampling_rate)` with `waveform` float32 `[channels, samples]`.
+
+    Raises:
+        A2SBInputError: the file is missing, is not audio, holds no samples, or holds NaN/Inf.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise A2SBInputError(f"audio file {path} does not exist; check the path")
+    if path.is_dir():
+        raise A2SBInputError(f"{path} is a folder, not an audio file; pass a file inside it")
+    try:
+        samples, sampling_rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        raise A2SBInputError(
+            f"cannot read {path} as audio ({error}); pass a wav, flac, ogg or mp3 file"
+        ) from error
+    waveform = np.ascontiguousarray(samples.T)
+    check_waveform(waveform, name=str(path))
+    return waveform, int(sampling_rate)
+
+
+def check_waveform(waveform: np.ndarray, name: str = "the audio") -> None:
+    """Refuse a waveform with no samples or with NaN/Inf values.
+
+    Args:
+        waveform: `[channels, samples]`.
+        name: how the message refers to the waveform (a file name, for instance).
+    """
+    if waveform.ndim != 2:
+        raise A2SBInputError(
+            f"{name} has shape {tuple(waveform.shape)}; expected [channels, samples]"
+        )
+    if waveform.shape[0] == 0 or waveform.shape[1] == 0:
+        raise A2SBInputError(f"{name} is empty (no samples); pass a file that holds audio")
+    if not np.isfinite(waveform).all():
+        raise A2SBInputError(
+            f"{name} contains NaN or infinite samples; repair or re-export the file"
+        )
+
+
+def save_audio(
+    path: str | os.PathLike,
+    waveform: np.ndarray,
+    sampling_rate: int,
+    bit_depth: BitDepth = "16",
+) -> None:
+    """Write a waveform as wav or flac, chosen by the file extension.
+
+    Samples are clipped to [-1, 1] for integer formats. Missing parent folders are created.
+
+    Args:
+        path: `.wav` or `.flac` destination.
+        waveform: float `[channels, samples]`.
+        sampling_rate: samples per second.
+        bit_depth: "16" or "24" (integer PCM), or "32f" (float, wav only).
+    """
+    path = Path(path)
+    extension = path.suffix.lower()
+    if extension == ".wav":
+        subtypes = _WAV_SUBTYPES
+    elif extension == ".flac":
+        subtypes = _FLAC_SUBTYPES
+    else:
+        raise A2SBInputError(
+            f"cannot write {path}: a2sb writes .wav or .flac files; change the extension"
+        )
+    if bit_depth not in subtypes:
+        raise A2SBInputError(
+            f"cannot write {path} with bit depth {bit_depth}: {extension} supports "
+            f"{', '.join(subtypes)}; choose one of those"
+        )
+    waveform = np.asarray(waveform, dtype=np.float32)
+    check_waveform(waveform, name=f"the audio to write to {path}")
+    if bit_depth != "32f":
+        waveform = np.clip(waveform, -1.0, 1.0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, waveform.T, sampling_rate, subtype=subtypes[bit_depth])
+
+
+def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
+    """Resample with soxr at high quality (band-limited, linear phase).
+
+    Args:
+        waveform: float32 `[channels, samples]`.
+        orig_rate: its sampling rate.
+        target_rate: the rate wanted.
+
+    Returns:
+        float32 `[channels, round(samples * target_rate / orig_rate)]`; the input itself when
+        the rates are equal.
+    """
+    if orig_rate <= 0 or target_rate <= 0:
+        raise A2SBInputError(
+            f"sampling rates must be positive (got {orig_rate} → {target_rate} Hz)"
+        )
+    if orig_rate == target_rate:
+        return waveform
+    resampled = soxr.resample(waveform.T, orig_rate, target_rate, quality="HQ")
+    return np.ascontiguousarray(resampled.T, dtype=np.float32)
+
+
+def to_mono(waveform: np.ndarray) -> np.ndarray:
+    """Average all channels: `[channels, samples]` → `[1, samples]`."""
+    return waveform.mean(axis=0, keepdims=True)
+
+
+def ensure_not_input(output_path: str | os.PathLike, input_paths: list[str | os.PathLike]) -> None:
+    """Refuse an output path that names one of the input files (a2sb never overwrites input).
+
+    Paths are compared after resolving links and relative parts.
+    """
+    output = Path(output_path).resolve()
+    for input_path in input_paths:
+        if Path(input_path).resolve() == output:
+            raise A2SBInputError(
+                f"output path {output_path} is the input file {input_path}; a2sb never "
+                "overwrites its input: choose another output path or folder"
+            )
