@@ -14,6 +14,14 @@ from diffusers import ConfigMixin
 
 from a2sb.errors import A2SBInputError
 
+CHUNK_FRAMES = 128
+"""Frames converted at a time between the complex spectrum and the tensor: small temporaries
+that stay in cache, instead of several full-length copies of a long recording."""
+
+
+def _frame_chunks(frames: int) -> list[slice]:
+    return [slice(start, start + CHUNK_FRAMES) for start in range(0, frames, CHUNK_FRAMES)]
+
 
 class STFTRepresentation(ConfigMixin):
     """Base class: the STFT, its exact inverse, and the geometry of the spectrogram tensor.
@@ -70,7 +78,14 @@ class STFTRepresentation(ConfigMixin):
         Returns:
             float32 `[batch, channels, n_fft / 2, 1 + samples // hop]`.
         """
-        return self.spectrum_to_tensor(self.spectrum(waveform)[:, 1:])
+        spectrum = self.spectrum(waveform)
+        batch, _, frames = spectrum.shape
+        tensor = spectrum.new_empty(
+            batch, self.channels, self.freq_bins, frames, dtype=torch.float32
+        )
+        for chunk in _frame_chunks(frames):
+            tensor[..., chunk] = self.spectrum_to_tensor(spectrum[:, 1:, chunk])
+        return tensor
 
     def decode(
         self, tensor: torch.Tensor, length: int, dc_row: torch.Tensor | None = None
@@ -87,10 +102,11 @@ class STFTRepresentation(ConfigMixin):
             float32 `[batch, length]`.
         """
         self._check_tensor(tensor)
-        spectrum = self.tensor_to_spectrum(tensor.float())
-        if dc_row is None:
-            dc_row = spectrum.new_zeros(spectrum.shape[0], spectrum.shape[-1])
-        spectrum = torch.cat([dc_row[:, None, :].to(spectrum.dtype), spectrum], dim=1)
+        batch, _, rows, frames = tensor.shape
+        spectrum = tensor.new_empty(batch, rows + 1, frames, dtype=torch.complex64)
+        spectrum[:, 0] = 0 if dc_row is None else dc_row
+        for chunk in _frame_chunks(frames):
+            spectrum[:, 1:, chunk] = self.tensor_to_spectrum(tensor[..., chunk].float())
         return torch.istft(
             spectrum,
             n_fft=self.config.n_fft,

@@ -25,12 +25,12 @@ def orthogonalize_phase(
     Returns:
         `(cos, sin)` with cos² + sin² = 1 everywhere.
     """
-    norm = torch.hypot(cos, sin)
-    degenerate = norm < eps
-    safe_norm = norm.clamp_min(eps)
+    power = cos * cos + sin * sin
+    degenerate = power < eps * eps
+    inverse_norm = power.clamp_min_(eps * eps).rsqrt_()
     return (
-        torch.where(degenerate, torch.ones_like(cos), cos / safe_norm),
-        torch.where(degenerate, torch.zeros_like(sin), sin / safe_norm),
+        (cos * inverse_norm).masked_fill_(degenerate, 1.0),
+        (sin * inverse_norm).masked_fill_(degenerate, 0.0),
     )
 
 
@@ -77,17 +77,22 @@ class FactorizedSTFT(STFTRepresentation):
         super().__init__(n_fft=n_fft, hop_length=hop_length, sampling_rate=sampling_rate)
 
     def spectrum_to_tensor(self, spectrum: torch.Tensor) -> torch.Tensor:
-        """Complex `[batch, freq, frames]` → `[batch, 3, freq, frames]` (m^p, cos θ, sin θ)."""
-        batch, freq, frames = spectrum.shape
-        tensor = torch.empty(batch, 3, freq, frames, dtype=torch.float32, device=spectrum.device)
-        magnitude = spectrum.abs()
-        zero = magnitude == 0
-        safe_magnitude = magnitude.masked_fill(zero, 1.0)
-        torch.div(spectrum.real, safe_magnitude, out=tensor[:, 1])
-        tensor[:, 1].masked_fill_(zero, 1.0)
-        torch.div(spectrum.imag, safe_magnitude, out=tensor[:, 2])
-        torch.pow(magnitude, self.config.magnitude_power, out=tensor[:, 0])
-        return tensor
+        """Complex `[batch, freq, frames]` → `[batch, 3, freq, frames]` (m^p, cos θ, sin θ).
+
+        With P = Re² + Im²: m^p = P^(p/2), cos θ = Re / √P, sin θ = Im / √P; (1, 0) where P = 0.
+        """
+        real, imag = torch.view_as_real(spectrum).unbind(-1)
+        power = real * real + imag * imag
+        zero = power == 0
+        inverse_magnitude = power.masked_fill(zero, 1.0).rsqrt_()
+        return torch.stack(
+            [
+                power.pow_(self.config.magnitude_power / 2),
+                (real * inverse_magnitude).masked_fill_(zero, 1.0),
+                imag * inverse_magnitude,
+            ],
+            dim=1,
+        )
 
     def tensor_to_spectrum(self, tensor: torch.Tensor) -> torch.Tensor:
         """`[batch, 3, freq, frames]` → complex `[batch, freq, frames]`.
