@@ -201,22 +201,6 @@ def bridge_step(
     return prev_sample.to(sample.dtype), pred_x0.to(sample.dtype)
 
 
-def _float32_at_least(x: float) -> float:
-    """The smallest float32 value >= x."""
-    value = torch.tensor(x, dtype=torch.float32)
-    if value.item() < x:
-        value = torch.nextafter(value, torch.tensor(math.inf))
-    return value.item()
-
-
-def _float32_below(x: float) -> float:
-    """The largest float32 value < x."""
-    value = torch.tensor(x, dtype=torch.float32)
-    if value.item() >= x:
-        value = torch.nextafter(value, torch.tensor(-math.inf))
-    return value.item()
-
-
 def randn_like_sample(
     sample: torch.Tensor, generator: torch.Generator | list[torch.Generator] | None = None
 ) -> torch.Tensor:
@@ -514,7 +498,8 @@ class I2SBScheduler(SchedulerMixin, ConfigMixin):
     def partition_index(self, t: TimeLike) -> int | torch.Tensor:
         """Model index for time t: the number of cutoffs <= t (paper §3.5).
 
-        With t_cutoffs [0.5], t in [0, 0.5) -> 0 and [0.5, 1] -> 1.
+        With t_cutoffs [0.5], t in [0, 0.5) -> 0 and [0.5, 1] -> 1. A tensor is compared in its
+        own precision, as `t >= c` in torch would (a float32 0.7 routes like the float 0.7).
 
         Args:
             t: time(s) in [0, 1]: a float, or a tensor of any shape.
@@ -525,8 +510,9 @@ class I2SBScheduler(SchedulerMixin, ConfigMixin):
         checked = self._check_time(t)
         if not isinstance(t, torch.Tensor):
             return bisect.bisect_right(self.config.t_cutoffs, checked.item())
-        cutoffs = torch.tensor(self.config.t_cutoffs, dtype=checked.dtype, device=checked.device)
-        return torch.searchsorted(cutoffs, checked.reshape(-1), right=True).reshape(t.shape)
+        values = t if t.is_floating_point() else checked
+        cutoffs = torch.tensor(self.config.t_cutoffs, dtype=values.dtype, device=values.device)
+        return torch.searchsorted(cutoffs, values.reshape(-1), right=True).reshape(t.shape)
 
     def sample_training_t(
         self,
@@ -537,8 +523,9 @@ class I2SBScheduler(SchedulerMixin, ConfigMixin):
     ) -> torch.Tensor:
         """Draw training times t ~ U[lo, hi), the whole [0, 1) or partition k's [c_k, c_{k+1}).
 
-        lo is raised to `t_train_min` (the target (10) is 0/0 at t = 0). Every draw, as the
-        float32 the network sees, satisfies lo <= t < hi, so `partition_index(t) == partition`.
+        lo is raised to `t_train_min` (the target (10) is 0/0 at t = 0). The draws are the
+        float32 times the network sees and satisfy lo <= t < hi compared in float32, as
+        `partition_index` compares, so `partition_index(t) == partition` for every draw.
 
         Args:
             batch_size: number of times to draw.
@@ -558,5 +545,6 @@ class I2SBScheduler(SchedulerMixin, ConfigMixin):
             batch_size, generator=generator, device=draw_device, dtype=torch.float64
         )
         t = (low + (high - low) * uniform).to(torch.float32)
-        t = t.clamp(_float32_at_least(low), _float32_below(high))
+        low_32, high_32 = torch.tensor([low, high], dtype=torch.float32)
+        t = t.clamp(low_32, torch.nextafter(high_32, torch.tensor(0.0)))
         return t.to(device) if device is not None else t
