@@ -330,7 +330,7 @@ class I2SBScheduler(SchedulerMixin, ConfigMixin):
         distance = (t.reshape(-1, 1) - grid[:-1]).abs()
         nearest, index = distance.min(dim=1)
         if (nearest > _GRID_ATOL).any():
-            off_grid = t.reshape(-1)[nearest > _GRID_ATOL].tolist()
+            off_grid = t.reshape(-1)[nearest > _GRID_ATOL][:5].tolist()
             raise A2SBInputError(
                 f"timestep(s) {off_grid} are not on the sampling grid set by "
                 f"set_timesteps({self.num_inference_steps}); step from the values in "
@@ -345,8 +345,8 @@ class I2SBScheduler(SchedulerMixin, ConfigMixin):
         bad = (t < 0) | (t > 1) | t.isnan()
         if bad.any():
             raise A2SBInputError(
-                f"timestep(s) {t[bad].tolist()} outside [0, 1]: bridge time runs from 0 (clean) "
-                "to 1 (degraded); pass times in [0, 1], e.g. from scheduler.timesteps"
+                f"timestep(s) {t[bad][:5].tolist()} outside [0, 1]: bridge time runs from "
+                "0 (clean) to 1 (degraded); pass times in [0, 1], e.g. from scheduler.timesteps"
             )
         return t
 
