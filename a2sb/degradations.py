@@ -114,6 +114,7 @@ def fill_missing(
     mask: torch.Tensor,
     generator: torch.Generator | None = None,
     noise_std: float = FILL_NOISE_STD,
+    noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The degraded endpoint of the bridge: x1 = x0 · (1 − M) + M · 0.5 · ε (paper eq. 8).
 
@@ -123,11 +124,14 @@ def fill_missing(
         mask: `[batch or 1, 1, freq, frames]`, 1 = missing.
         generator: draws ε ~ N(0, I) on every channel.
         noise_std: the 0.5 of eq. 8.
+        noise: ε itself, broadcastable to `x0` (e.g. one draw shared by the channels of a
+            stereo file); drawn from `generator` when None.
 
     Returns:
         x1, shaped like `x0`.
     """
-    noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    if noise is None:
+        noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
     return x0 * (1 - mask) + mask * noise_std * noise
 
 

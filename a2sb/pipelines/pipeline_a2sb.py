@@ -1,0 +1,358 @@
+"""A2SBPipeline: bandwidth extension and inpainting of music of any length (paper §3.6)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline
+from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
+from diffusers.utils.torch_utils import randn_tensor
+
+import a2sb.models  # noqa: F401  (diffusers loads components only from imported modules)
+import a2sb.schedulers  # noqa: F401
+from a2sb.audio import check_waveform, resample, to_mono
+from a2sb.cutoff_detection import detect_cutoff
+from a2sb.degradations import (
+    bandwidth_extension_mask,
+    check_cutoff,
+    fill_missing,
+    inpainting_mask,
+)
+from a2sb.errors import A2SBInputError
+from a2sb.pipelines.multidiffusion import averaged_model_output, padded_frames, tile_frames
+from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
+from a2sb.schedulers import I2SBScheduler
+
+logger = logging.getLogger(__name__)
+
+Task = Literal["bandwidth_extension", "inpainting"]
+TASKS = ("bandwidth_extension", "inpainting")
+OUTPUT_TYPES = ("np", "pt", "latent")
+
+
+@dataclass
+class A2SBPipelineOutput(AudioPipelineOutput):
+    """What `A2SBPipeline.__call__` returns.
+
+    Attributes:
+        audios: restored audio `[batch, channels, samples]` (numpy or torch), or with
+            `output_type="latent"` the restored spectrogram tensor
+            `[batch, channels, repr_channels, freq, frames]`.
+        sampling_rate: rate of `audios`.
+        cutoff_hz: per batch item, the bandwidth-extension cutoff used (detected or given);
+            None for inpainting.
+    """
+
+    sampling_rate: int = 44100
+    cutoff_hz: list[float] | None = None
+
+
+class A2SBPipeline(DiffusionPipeline):
+    """Restore music with an Audio-to-Audio Schrödinger Bridge.
+
+    The input's spectrogram, with the missing region (above a cutoff, or inside gaps) filled
+    with noise, is the bridge's degraded end x1; the scheduler walks from t = 1 to t_min,
+    re-imposing the known content at every step, while the UNet sees overlapping windows of
+    `window_frames` frames whose outputs are averaged (MultiDiffusion), so audio of any length
+    is restored with memory set by `window_batch_size`, not by the duration.
+
+    Args:
+        unet: a `RoPEUNet2DModel` or an `A2SBPartitionedModel`, `[b, C, F, W]` → same.
+        scheduler: an `I2SBScheduler`.
+        representation_config: the saved configuration of the spectrogram representation
+            (`FactorizedSTFT` when None).
+    """
+
+    model_cpu_offload_seq = "unet"
+
+    def __init__(
+        self,
+        unet: torch.nn.Module,
+        scheduler: I2SBScheduler,
+        representation_config: dict[str, Any] | None = None,
+    ):
+        super().__init__()
+        self.register_modules(unet=unet, scheduler=scheduler)
+        if representation_config is None:
+            representation_config = json.loads(FactorizedSTFT().to_json_string())
+        self.register_to_config(representation_config=dict(representation_config))
+        self.representation: STFTRepresentation = representation_from_config(
+            representation_config
+        )
+        model_channels = unet.config.get("in_channels")
+        if model_channels is not None and model_channels != self.representation.channels:
+            raise A2SBInputError(
+                f"the model takes {model_channels} input channels but the "
+                f"{type(self.representation).__name__} representation has "
+                f"{self.representation.channels}; pair the model with the representation it "
+                "was trained on"
+            )
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        audio: np.ndarray | torch.Tensor,
+        sampling_rate: int,
+        task: Task = "bandwidth_extension",
+        cutoff_hz: float | None = None,
+        gaps: Sequence[tuple[float, float]] | None = None,
+        num_inference_steps: int = 49,
+        generator: torch.Generator | None = None,
+        window_frames: int = 256,
+        hop_frames: int = 128,
+        window_batch_size: int = 4,
+        share_noise_across_channels: bool = True,
+        output_sampling_rate: int | None = None,
+        output_type: Literal["np", "pt", "latent"] = "np",
+        return_dict: bool = True,
+        callback_on_step_end: Callable[..., dict[str, Any] | None] | None = None,
+    ) -> A2SBPipelineOutput | tuple:
+        """Restore audio: re-create the band above a cutoff, or the audio inside gaps.
+
+        Args:
+            audio: `[samples]`, `[channels, samples]` or `[batch, channels, samples]`, float.
+            sampling_rate: rate of `audio`; anything else than 44.1 kHz is resampled (soxr).
+            task: "bandwidth_extension" or "inpainting".
+            cutoff_hz: bandwidth extension only: highest kept frequency; None detects it
+                per batch item from the long-term spectrum (returned in `cutoff_hz`).
+            gaps: inpainting only: `(start_s, end_s)` pairs in seconds of the input.
+            num_inference_steps: network calls; 49 is the released sampler's "50 steps".
+            generator: makes the noise reproducible.
+            window_frames: frames per model window (256 for the released models).
+            hop_frames: frames between window starts (128 for the released sampler).
+            window_batch_size: windows per model call; bounds accelerator memory.
+            share_noise_across_channels: one noise draw for all channels of an item, so that
+                generated content is coherent between left and right.
+            output_sampling_rate: rate of the output; None for 44.1 kHz. Pass the input's
+                rate to get audio back at its own rate.
+            output_type: "np", "pt", or "latent" for the restored spectrogram tensor.
+            return_dict: return an `A2SBPipelineOutput` rather than a tuple.
+            callback_on_step_end: `fn(pipeline, step_index, timestep, tensors)` called after each
+                step with `tensors = {"sample": x_s, "pred_original_sample": x0_hat}`; it may
+                return a dict with a replacement "sample".
+
+        Returns:
+            `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
+        """
+        self._check_call_arguments(task, gaps, output_type, window_frames, hop_frames)
+        self._check_window_batch_size(window_batch_size)
+        waveforms = self._to_model_rate(audio, sampling_rate)
+        items, channels, samples = waveforms.shape
+        flat = torch.from_numpy(waveforms.reshape(items * channels, samples))
+
+        if task == "bandwidth_extension":
+            cutoffs = self._cutoffs(waveforms, sampling_rate, cutoff_hz)
+            masks = torch.cat(
+                [bandwidth_extension_mask(self.representation, cutoff, samples) for cutoff in cutoffs]
+            )
+        else:
+            cutoffs = None
+            masks = inpainting_mask(self.representation, gaps, samples).expand(items, -1, -1, -1)
+        mask = masks.repeat_interleave(channels, dim=0)
+
+        known = self.representation.encode(flat)
+        dc_row = self.representation.spectrum(flat)[:, 0] * (1 - mask[:, 0, 0])
+        frames = known.shape[-1]
+        total_frames = padded_frames(frames, window_frames, hop_frames)
+        noise_shape = (items, 1 if share_noise_across_channels else channels, *known.shape[1:])
+        fill_noise = self._channel_noise(noise_shape, channels, generator)
+        degraded = tile_frames(fill_missing(known, mask, noise=fill_noise), total_frames)
+        mask = tile_frames(mask, total_frames)
+
+        restored = self._sample(
+            degraded,
+            mask,
+            num_inference_steps,
+            generator,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+            noise_shape,
+            channels,
+            callback_on_step_end,
+        )[..., :frames]
+
+        output_rate = output_sampling_rate or self.representation.sampling_rate
+        if output_type == "latent":
+            audios = restored.reshape(items, channels, *restored.shape[1:])
+        else:
+            audios = self._to_waveform(restored, dc_row, samples, output_rate, items, channels)
+            audios = audios if output_type == "pt" else audios.numpy()
+        if not return_dict:
+            return audios, output_rate, cutoffs
+        return A2SBPipelineOutput(audios=audios, sampling_rate=output_rate, cutoff_hz=cutoffs)
+
+    def _sample(
+        self,
+        degraded: torch.Tensor,
+        mask: torch.Tensor,
+        num_inference_steps: int,
+        generator: torch.Generator | None,
+        window_frames: int,
+        hop_frames: int,
+        window_batch_size: int,
+        noise_shape: tuple[int, ...],
+        channels: int,
+        callback_on_step_end: Callable[..., dict[str, Any] | None] | None,
+    ) -> torch.Tensor:
+        """The bridge loop from x1 (t = 1) down to t_min; returns the last x0 estimate.
+
+        State tensors `[items · channels, C, F, padded_frames]` stay on the CPU; only windows
+        of `window_batch_size` travel to the model's device.
+        """
+        self.scheduler.set_timesteps(num_inference_steps)
+        windows_per_step = -(-degraded.shape[0] * _window_count(degraded, window_frames, hop_frames) // window_batch_size)
+        sample = degraded
+        pred_original_sample = degraded
+        with self.progress_bar(total=num_inference_steps * windows_per_step) as progress:
+            for step_index, timestep in enumerate(self.scheduler.timesteps):
+                model_output = averaged_model_output(
+                    lambda windows, t=timestep: self._model(windows, t),
+                    sample,
+                    window_frames,
+                    hop_frames,
+                    window_batch_size,
+                    on_batch_done=progress.update,
+                )
+                noise = None
+                if not self.scheduler.config.ot_ode:
+                    noise = self._channel_noise(noise_shape, channels, generator)
+                sample, pred_original_sample = self.scheduler.step(
+                    model_output,
+                    timestep,
+                    sample,
+                    return_dict=False,
+                    mask=mask,
+                    degraded_samples=degraded,
+                    noise=noise,
+                )
+                if callback_on_step_end is not None:
+                    tensors = {"sample": sample, "pred_original_sample": pred_original_sample}
+                    replaced = callback_on_step_end(self, step_index, timestep, tensors) or {}
+                    sample = replaced.get("sample", sample)
+        return pred_original_sample
+
+    def _model(self, windows: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+        """One batch of windows through the UNet on its device and dtype."""
+        device = self._execution_device
+        windows = windows.to(device=device, dtype=self.unet.dtype)
+        timesteps = timestep.to(device=device, dtype=torch.float32).expand(windows.shape[0])
+        return self.unet(windows, timesteps).sample
+
+    def _channel_noise(
+        self, noise_shape: tuple[int, ...], channels: int, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """A standard normal draw `[items · channels, …]`, shared by the channels of an item
+        when `noise_shape[1]` is 1."""
+        noise = randn_tensor(noise_shape, generator=generator, device=torch.device("cpu"))
+        return noise.expand(noise_shape[0], channels, *noise_shape[2:]).flatten(0, 1)
+
+    def _to_model_rate(self, audio: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
+        """Validate the input and bring it to `[batch, channels, samples]` float32 at 44.1 kHz."""
+        if isinstance(audio, torch.Tensor):
+            audio = audio.detach().cpu().float().numpy()
+        audio = np.asarray(audio, dtype=np.float32)
+        if audio.ndim == 1:
+            audio = audio[None, None]
+        elif audio.ndim == 2:
+            audio = audio[None]
+        elif audio.ndim != 3:
+            raise A2SBInputError(
+                f"audio has shape {audio.shape}; pass [samples], [channels, samples] or "
+                "[batch, channels, samples]"
+            )
+        if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int) or sampling_rate <= 0:
+            raise A2SBInputError(
+                f"sampling_rate={sampling_rate!r} must be a positive integer (samples per second)"
+            )
+        for item in audio:
+            check_waveform(item, name="the input audio")
+        model_rate = self.representation.sampling_rate
+        return np.stack([resample(item, sampling_rate, model_rate) for item in audio])
+
+    def _cutoffs(
+        self, waveforms: np.ndarray, input_rate: int, cutoff_hz: float | None
+    ) -> list[float]:
+        """The cutoff of each batch item: checked when given, detected when None."""
+        if cutoff_hz is not None:
+            check_cutoff(cutoff_hz, min(input_rate, self.representation.sampling_rate))
+            return [float(cutoff_hz)] * len(waveforms)
+        cutoffs = []
+        for item in waveforms:
+            detected = detect_cutoff(to_mono(item), self.representation.sampling_rate)
+            if detected is None:
+                raise A2SBInputError(
+                    "no cutoff found: the input's spectrum reaches the Nyquist frequency, so "
+                    "there is no missing band to re-create; give the cutoff explicitly "
+                    "(cutoff_hz / --cutoff HZ) to replace the band above it"
+                )
+            logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
+            cutoffs.append(detected)
+        return cutoffs
+
+    def _to_waveform(
+        self,
+        restored: torch.Tensor,
+        dc_row: torch.Tensor,
+        samples: int,
+        output_rate: int,
+        items: int,
+        channels: int,
+    ) -> torch.Tensor:
+        """Decode with the input's own DC row and resample to `output_rate`."""
+        waveform = self.representation.decode(restored, samples, dc_row=dc_row)
+        waveform = waveform.reshape(items, channels, samples).numpy()
+        model_rate = self.representation.sampling_rate
+        if output_rate != model_rate:
+            waveform = np.stack([resample(item, model_rate, output_rate) for item in waveform])
+        return torch.from_numpy(waveform)
+
+    @staticmethod
+    def _check_call_arguments(
+        task: str,
+        gaps: Sequence[tuple[float, float]] | None,
+        output_type: str,
+        window_frames: int,
+        hop_frames: int,
+    ) -> None:
+        if task not in TASKS:
+            raise A2SBInputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+        if task == "inpainting" and not gaps:
+            raise A2SBInputError(
+                "inpainting needs gaps: pass gaps=[(start_s, end_s), ...] in seconds"
+            )
+        if task == "bandwidth_extension" and gaps:
+            raise A2SBInputError(
+                "gaps are for inpainting; pass task='inpainting' or drop the gaps"
+            )
+        if output_type not in OUTPUT_TYPES:
+            raise A2SBInputError(
+                f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)}"
+            )
+        if window_frames % 32 or window_frames <= 0:
+            raise A2SBInputError(
+                f"window_frames={window_frames} must be a positive multiple of 32 (the UNet "
+                "halves it five times); the released models use 256"
+            )
+        if not 0 < hop_frames <= window_frames:
+            raise A2SBInputError(
+                f"hop_frames={hop_frames} must lie in (0, window_frames={window_frames}] so that "
+                "windows overlap or touch"
+            )
+
+    @staticmethod
+    def _check_window_batch_size(window_batch_size: int) -> None:
+        if window_batch_size < 1:
+            raise A2SBInputError(
+                f"window_batch_size={window_batch_size} must be at least 1 (windows per model call)"
+            )
+
+
+def _window_count(sample: torch.Tensor, window_frames: int, hop_frames: int) -> int:
+    return (sample.shape[-1] - window_frames) // hop_frames + 1
