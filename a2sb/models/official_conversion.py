@@ -41,6 +41,7 @@ RESNET_PARTS = {
 }
 ATTENTION_PARTS = {"gnorm": "norm", "q_proj": "to_q", "k_proj": "to_k", "v_proj": "to_v"}
 
+_REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
 _T_RANGE_IN_NAME = re.compile(r"_(\d+(?:\.\d+)?)_(\d+(?:\.\d+)?)(?=[_.]|$)")
 
 
@@ -281,20 +282,24 @@ def load_official_checkpoint(
             weights_only=not trust_checkpoint,
             mmap=zipfile.is_zipfile(path),
         )
-    except pickle.UnpicklingError as error:
-        if trust_checkpoint:
-            raise A2SBInputError(f"checkpoint {path} could not be read: {error}") from error
-        first_line = str(error).strip().splitlines()[0]
+    except (
+        pickle.UnpicklingError,
+        ImportError,
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+    ) as error:
+        refused_global = _REFUSED_GLOBAL.search(str(error))
+        if refused_global is None:
+            raise A2SBInputError(
+                f"checkpoint {path} could not be read ({type(error).__name__}: "
+                f"{_short_reason(error)}); pass a PyTorch/Lightning checkpoint file"
+            ) from error
         raise A2SBInputError(
-            f"checkpoint {path} holds more than tensors and was not loaded ({first_line}); "
-            "if you trust this file, pass --trust-checkpoint (trust_checkpoint=True in Python) "
-            "to unpickle it fully"
-        ) from error
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise A2SBInputError(
-            f"checkpoint {path} could not be read ({type(error).__name__}: "
-            f"{str(error).strip().splitlines()[0] if str(error).strip() else 'empty'}); "
-            "pass a PyTorch/Lightning checkpoint file"
+            f"checkpoint {path} holds more than tensors ({refused_global.group(1)}), which "
+            "weights-only loading refuses; if you trust this file, pass --trust-checkpoint "
+            "(trust_checkpoint=True in Python) to unpickle it fully"
         ) from error
     state_dict = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict) or not all(
@@ -305,6 +310,13 @@ def load_official_checkpoint(
             "with a 'state_dict' entry or a bare state dict"
         )
     return state_dict
+
+
+def _short_reason(error: Exception) -> str:
+    """The telling line of a loading error (torch's weights-only errors bury it mid-text)."""
+    detail = str(error).split("WeightsUnpickler error:", 1)[-1]
+    lines = [line.strip() for line in detail.splitlines() if line.strip()]
+    return lines[0] if lines else "no details"
 
 
 def t_range_from_name(path: str | Path) -> tuple[float, float] | None:
