@@ -2,3 +2,35 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+import pytest
+import torch
+
+from a2sb.models import RoPEUNet2DModel
+
+TINY_CHANNELS = [32, 32, 64, 64, 64, 64]
+TINY_CONFIG = {
+    "block_out_channels": TINY_CHANNELS,
+    "attention_levels": [3, 4],
+    "num_attention_heads": 1,
+}
+
+
+def randomized(model: RoPEUNet2DModel, seed: int = 0) -> RoPEUNet2DModel:
+    """Fill every parameter (zero-initialised convs and norm affines too) with seeded noise,
+    so that a block in the wrong place cannot hide."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(0.2 * torch.randn(parameter.shape, generator=generator))
+    return model
+
+
+@pytest.fixture
+def tiny_model() -> RoPEUNet2DModel:
+    return randomized(RoPEUNet2DModel(**TINY_CONFIG)).eval()
+
+
+@pytest.fixture
+def tiny_input() -> torch.Tensor:
+    return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
