@@ -23,7 +23,9 @@ REFERENCE_BAND = (0.6, 0.9)
 SILENCE_DB = -100.0
 
 
-def long_term_spectrum_db(waveform: np.ndarray, sampling_rate: int) -> tuple[np.ndarray, np.ndarray]:
+def long_term_spectrum_db(
+    waveform: np.ndarray, sampling_rate: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean power per frequency over all frames and channels, in dB, lightly smoothed.
 
     Args:

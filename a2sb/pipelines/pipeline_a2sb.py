@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,8 +15,6 @@ from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-import a2sb.models  # noqa: F401  (diffusers loads components only from imported modules)
-import a2sb.schedulers  # noqa: F401
 from a2sb.audio import check_waveform, resample, to_mono
 from a2sb.cutoff_detection import detect_cutoff
 from a2sb.degradations import (
@@ -25,7 +24,13 @@ from a2sb.degradations import (
     inpainting_mask,
 )
 from a2sb.errors import A2SBInputError
-from a2sb.pipelines.multidiffusion import averaged_model_output, padded_frames, tile_frames
+from a2sb.models import A2SBPartitionedModel
+from a2sb.pipelines.multidiffusion import (
+    averaged_model_output,
+    padded_frames,
+    tile_frames,
+    window_starts,
+)
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import I2SBScheduler
 
@@ -82,11 +87,9 @@ class A2SBPipeline(DiffusionPipeline):
         if representation_config is None:
             representation_config = json.loads(FactorizedSTFT().to_json_string())
         self.register_to_config(representation_config=dict(representation_config))
-        self.representation: STFTRepresentation = representation_from_config(
-            representation_config
-        )
-        model_channels = unet.config.get("in_channels")
-        if model_channels is not None and model_channels != self.representation.channels:
+        self.representation: STFTRepresentation = representation_from_config(representation_config)
+        model_channels = _model_input_channels(unet)
+        if model_channels != self.representation.channels:
             raise A2SBInputError(
                 f"the model takes {model_channels} input channels but the "
                 f"{type(self.representation).__name__} representation has "
@@ -149,7 +152,10 @@ class A2SBPipeline(DiffusionPipeline):
         if task == "bandwidth_extension":
             cutoffs = self._cutoffs(waveforms, sampling_rate, cutoff_hz)
             masks = torch.cat(
-                [bandwidth_extension_mask(self.representation, cutoff, samples) for cutoff in cutoffs]
+                [
+                    bandwidth_extension_mask(self.representation, cutoff, samples)
+                    for cutoff in cutoffs
+                ]
             )
         else:
             cutoffs = None
@@ -160,8 +166,9 @@ class A2SBPipeline(DiffusionPipeline):
         dc_row = self.representation.spectrum(flat)[:, 0] * (1 - mask[:, 0, 0])
         frames = known.shape[-1]
         total_frames = padded_frames(frames, window_frames, hop_frames)
-        noise_shape = (items, 1 if share_noise_across_channels else channels, *known.shape[1:])
-        fill_noise = self._channel_noise(noise_shape, channels, generator)
+        noise_channels = 1 if share_noise_across_channels else channels
+        noise_shape = (items, noise_channels, *known.shape[1:-1], total_frames)
+        fill_noise = self._channel_noise(noise_shape, channels, generator)[..., :frames]
         degraded = tile_frames(fill_missing(known, mask, noise=fill_noise), total_frames)
         mask = tile_frames(mask, total_frames)
 
@@ -207,10 +214,11 @@ class A2SBPipeline(DiffusionPipeline):
         of `window_batch_size` travel to the model's device.
         """
         self.scheduler.set_timesteps(num_inference_steps)
-        windows_per_step = -(-degraded.shape[0] * _window_count(degraded, window_frames, hop_frames) // window_batch_size)
+        starts = window_starts(degraded.shape[-1], window_frames, hop_frames)
+        calls_per_step = math.ceil(degraded.shape[0] * len(starts) / window_batch_size)
         sample = degraded
         pred_original_sample = degraded
-        with self.progress_bar(total=num_inference_steps * windows_per_step) as progress:
+        with self.progress_bar(total=num_inference_steps * calls_per_step) as progress:
             for step_index, timestep in enumerate(self.scheduler.timesteps):
                 model_output = averaged_model_output(
                     lambda windows, t=timestep: self._model(windows, t),
@@ -267,7 +275,11 @@ class A2SBPipeline(DiffusionPipeline):
                 f"audio has shape {audio.shape}; pass [samples], [channels, samples] or "
                 "[batch, channels, samples]"
             )
-        if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int) or sampling_rate <= 0:
+        if (
+            isinstance(sampling_rate, bool)
+            or not isinstance(sampling_rate, int)
+            or sampling_rate <= 0
+        ):
             raise A2SBInputError(
                 f"sampling_rate={sampling_rate!r} must be a positive integer (samples per second)"
             )
@@ -328,9 +340,7 @@ class A2SBPipeline(DiffusionPipeline):
                 "inpainting needs gaps: pass gaps=[(start_s, end_s), ...] in seconds"
             )
         if task == "bandwidth_extension" and gaps:
-            raise A2SBInputError(
-                "gaps are for inpainting; pass task='inpainting' or drop the gaps"
-            )
+            raise A2SBInputError("gaps are for inpainting; pass task='inpainting' or drop the gaps")
         if output_type not in OUTPUT_TYPES:
             raise A2SBInputError(
                 f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)}"
@@ -354,5 +364,8 @@ class A2SBPipeline(DiffusionPipeline):
             )
 
 
-def _window_count(sample: torch.Tensor, window_frames: int, hop_frames: int) -> int:
-    return (sample.shape[-1] - window_frames) // hop_frames + 1
+def _model_input_channels(unet: torch.nn.Module) -> int:
+    """Input channels of a UNet, or of the partitions of a partitioned model."""
+    if isinstance(unet, A2SBPartitionedModel):
+        return unet.partitions[0].config.in_channels
+    return unet.config.in_channels
