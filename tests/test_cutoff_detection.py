@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+from synth import synth_music
+
+from a2sb.audio import resample
+from a2sb.cutoff_detection import detect_cutoff
+from a2sb.errors import A2SBInputError
+
+RATE = 44100
+
+
+def lowpass(audio: np.ndarray, cutoff_hz: float, roll_off: float = 0.0) -> np.ndarray:
+    """Remove everything above `cutoff_hz`; with `roll_off`, fall linearly in dB from 0 dB at
+    the cutoff to −60 dB at cutoff · (1 + roll_off) first (a soft, codec-like edge)."""
+    spectrum = np.fft.rfft(audio, axis=-1)
+    frequencies = np.fft.rfftfreq(audio.shape[-1], 1 / RATE)
+    if roll_off:
+        attenuation_db = np.clip((frequencies - cutoff_hz) / (roll_off * cutoff_hz), 0, 1) * 60
+        spectrum *= 10 ** (-attenuation_db / 20)
+        spectrum[..., frequencies > cutoff_hz * (1 + roll_off)] = 0
+    else:
+        spectrum[..., frequencies > cutoff_hz] = 0
+    return np.fft.irfft(spectrum, n=audio.shape[-1], axis=-1).astype(np.float32)
+
+
+MUSIC = synth_music(RATE * 4, channels=2, seed=3)
+
+
+@pytest.mark.parametrize("cutoff_hz", [4000, 8000, 11000])
+def test_brick_wall_cutoff_is_found_within_2_percent(cutoff_hz):
+    assert detect_cutoff(lowpass(MUSIC, cutoff_hz), RATE) == pytest.approx(cutoff_hz, rel=0.02)
+
+
+@pytest.mark.parametrize("cutoff_hz", [4000, 8000, 11000])
+def test_soft_roll_off_is_placed_at_its_start_within_2_percent(cutoff_hz):
+    detected = detect_cutoff(lowpass(MUSIC, cutoff_hz, roll_off=0.05), RATE)
+    assert detected == pytest.approx(cutoff_hz, rel=0.02)
+
+
+@pytest.mark.parametrize("cutoff_hz", [4000, 8000])
+def test_resampled_input_is_cut_at_the_resampler_band_edge(cutoff_hz):
+    """soxr keeps ~95 % of the lower Nyquist; the detector finds where content really ends."""
+    degraded = resample(resample(MUSIC, RATE, 2 * cutoff_hz), 2 * cutoff_hz, RATE)
+    assert 0.92 * cutoff_hz < detect_cutoff(degraded, RATE) < 1.0 * cutoff_hz
+
+
+def test_long_silence_does_not_pull_the_cutoff_down():
+    silence = np.zeros((2, RATE * 30), np.float32)
+    music = lowpass(MUSIC, 8000)
+    with_silence = np.concatenate([silence, music, silence], axis=-1)
+    assert detect_cutoff(with_silence, RATE) == pytest.approx(8000, rel=0.02)
+
+
+def test_full_band_audio_has_no_cutoff():
+    noise = np.random.default_rng(0).standard_normal((1, RATE)).astype(np.float32) * 0.1
+    assert detect_cutoff(noise, RATE) is None
+
+
+def test_silent_input_is_refused_with_the_fix():
+    with pytest.raises(A2SBInputError, match="input is silent.*give the cutoff explicitly"):
+        detect_cutoff(np.zeros((1, RATE), np.float32), RATE)
