@@ -1,0 +1,197 @@
+"""The training objective of A2SB (paper §3.2, §3.3, eqs. 8–10).
+
+For clean segments x0 (spectrogram tensors), one training example is
+
+    M ~ TrainingMaskSampler                 bandwidth or inpainting mask, 1 = missing (§3.2)
+    x1 = x0 (1 − M) + M · 0.5 ε             degraded endpoint (eq. 8)
+    t ~ U[t_min, t_max)                     the partition's range of time (§3.5)
+    x_t = a_t x0 + b_t x1 + σ_SB(t) ε'      bridge marginal (eq. 9)
+    target = (x_t − x0) / σ_t               network target (eq. 10)
+    loss = Σ W (net(x_t, t) − target)² / Σ W,   W = M (· rows below the true bandwidth)
+
+so only the missing region is learned; the known region is re-imposed at sampling time anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers.utils.torch_utils import randn_tensor
+
+from a2sb.degradations import TrainingMaskSampler, fill_missing
+from a2sb.representations import STFTRepresentation
+from a2sb.schedulers import I2SBScheduler
+
+
+@dataclass
+class BridgeBatch:
+    """One batch of network inputs and targets.
+
+    Args:
+        noisy_samples: x_t, `[batch, channels, freq, frames]`.
+        timesteps: t, `[batch]` float32.
+        target: (x_t − x0) / σ_t, shaped like `noisy_samples`.
+        loss_weight: W, `[batch, 1, freq, frames]`, 1 where the loss counts.
+    """
+
+    noisy_samples: torch.Tensor
+    timesteps: torch.Tensor
+    target: torch.Tensor
+    loss_weight: torch.Tensor
+
+
+def partition_scheduler(
+    t_range: tuple[float, float], beta_max: float = 1.0
+) -> tuple[I2SBScheduler, int | None]:
+    """A scheduler whose partition `index` is exactly `[t_min, t_max)`.
+
+    `[0, 1]` gives no cutoffs and index None; `[0.5, 1]` gives cutoffs `[0.5]` and index 1;
+    `[0.25, 0.75]` cutoffs `[0.25, 0.75]` and index 1.
+
+    Returns:
+        `(scheduler, index)` for `scheduler.sample_training_t(..., partition=index)`.
+    """
+    t_min, t_max = t_range
+    cutoffs = [cutoff for cutoff in (t_min, t_max) if 0.0 < cutoff < 1.0]
+    scheduler = I2SBScheduler(beta_max=beta_max, t_cutoffs=cutoffs)
+    if not cutoffs:
+        return scheduler, None
+    return scheduler, int(t_min > 0.0)
+
+
+def band_limit_weight(
+    bandwidth_hz: torch.Tensor, representation: STFTRepresentation, num_frames: int
+) -> torch.Tensor:
+    """1 on the rows at or below each example's true bandwidth, 0 above it.
+
+    Row r holds bin r + 1; the rows kept are those a bandwidth-extension cutoff at the true
+    bandwidth would keep, r < ⌊n_fft · bandwidth / sampling_rate⌋. An infinite bandwidth
+    (unknown) keeps every row.
+
+    Args:
+        bandwidth_hz: `[batch]`.
+        representation: gives the rows and the rate.
+        num_frames: frames of the spectrogram.
+
+    Returns:
+        `[batch, 1, freq, frames]` float32.
+    """
+    config = representation.config
+    first_excluded = torch.floor(bandwidth_hz.double() * config.n_fft / config.sampling_rate)
+    rows = torch.arange(representation.freq_bins, device=bandwidth_hz.device)
+    weight = (rows[None, :] < first_excluded[:, None]).float()
+    return weight[:, None, :, None].expand(-1, -1, -1, num_frames)
+
+
+def degrade(
+    x0: torch.Tensor,
+    mask_sampler: TrainingMaskSampler,
+    representation: STFTRepresentation,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw a mask per example and the degraded endpoint x1 = x0 (1 − M) + M · 0.5 ε (eq. 8).
+
+    Args:
+        x0: clean spectrograms `[batch, channels, freq, frames]`.
+        mask_sampler: the mask mix of §3.2.
+        representation: gives the rows of a cutoff.
+        generator: source of the masks and ε.
+
+    Returns:
+        `(mask [batch, 1, freq, frames], x1 shaped like x0)`.
+    """
+    batch, _, _, num_frames = x0.shape
+    mask = mask_sampler.sample(batch, num_frames, representation, generator).to(x0.device)
+    return mask, fill_missing(x0, mask, generator=generator)
+
+
+def bridge_batch_at(
+    x0: torch.Tensor,
+    x1: torch.Tensor,
+    timesteps: torch.Tensor,
+    noise: torch.Tensor,
+    loss_weight: torch.Tensor,
+    scheduler: I2SBScheduler,
+) -> BridgeBatch:
+    """The network input and target at times `timesteps` (eqs. 9, 10).
+
+    Args:
+        x0, x1: clean and degraded spectrograms `[batch, channels, freq, frames]`.
+        timesteps: t, `[batch]`, inside (0, 1].
+        noise: ε' ~ N(0, I), shaped like x0.
+        loss_weight: W, `[batch, 1, freq, frames]`.
+        scheduler: the bridge.
+    """
+    noisy_samples = scheduler.add_noise(x0, x1, timesteps, noise)  # eq. 9
+    target = scheduler.get_target(x0, noisy_samples, timesteps)  # eq. 10
+    return BridgeBatch(noisy_samples, timesteps, target, loss_weight)
+
+
+def loss_weight_for(
+    mask: torch.Tensor, bandwidth_hz: torch.Tensor | None, representation: STFTRepresentation
+) -> torch.Tensor:
+    """W = M, zeroed above each example's true bandwidth when `bandwidth_hz` is given."""
+    if bandwidth_hz is None:
+        return mask
+    return mask * band_limit_weight(bandwidth_hz.to(mask.device), representation, mask.shape[-1])
+
+
+def make_bridge_batch(
+    waveforms: torch.Tensor,
+    bandwidth_hz: torch.Tensor | None,
+    representation: STFTRepresentation,
+    mask_sampler: TrainingMaskSampler,
+    scheduler: I2SBScheduler,
+    generator: torch.Generator,
+    partition: int | None = None,
+) -> BridgeBatch:
+    """Draw masks, degraded endpoints, times and bridge noise for a batch of segments.
+
+    All draws come from `generator` (a CPU generator: the same numbers on every device).
+
+    Args:
+        waveforms: clean segments `[batch, samples]` on the training device.
+        bandwidth_hz: `[batch]` true bandwidth per segment (inf if unknown), or None for no
+            band limit in the loss.
+        representation: waveform → `[batch, channels, freq, frames]`.
+        mask_sampler: the mask mix of §3.2.
+        scheduler: the bridge (eqs. 9, 10) and the training-time draw.
+        generator: source of every draw.
+        partition: the scheduler partition whose range t is drawn from (None: [0, 1)).
+    """
+    x0 = representation.encode(waveforms)
+    mask, x1 = degrade(x0, mask_sampler, representation, generator)
+    timesteps = scheduler.sample_training_t(x0.shape[0], generator, partition, x0.device)
+    noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    loss_weight = loss_weight_for(mask, bandwidth_hz, representation)
+    return bridge_batch_at(x0, x1, timesteps, noise, loss_weight, scheduler)
+
+
+def masked_mse(
+    prediction: torch.Tensor, target: torch.Tensor, loss_weight: torch.Tensor
+) -> torch.Tensor:
+    """Σ W (prediction − target)² / Σ W, over every channel, row, frame and batch item.
+
+    Computed in float32. A batch whose weights are all zero gives 0 (and zero gradients).
+
+    Args:
+        prediction, target: `[batch, channels, freq, frames]`.
+        loss_weight: `[batch, 1, freq, frames]`, broadcast over the channels.
+    """
+    weight = loss_weight.float().expand_as(prediction)
+    squared_error = (prediction.float() - target.float()).square()
+    return (weight * squared_error).sum() / weight.sum().clamp_min(1.0)
+
+
+def bridge_loss(model: torch.nn.Module, batch: BridgeBatch) -> torch.Tensor:
+    """The masked loss of the network on one batch (a 0-d float32 tensor)."""
+    prediction = model(batch.noisy_samples, batch.timesteps).sample
+    return masked_mse(prediction, batch.target, batch.loss_weight)
+
+
+def evenly_spaced_times(t_range: tuple[float, float], count: int = 5) -> list[float]:
+    """`count` times at the centres of equal slices of `[t_min, t_max)` (validation times)."""
+    t_min, t_max = t_range
+    width = (t_max - t_min) / count
+    return [round(t_min + (index + 0.5) * width, 6) for index in range(count)]
