@@ -1,0 +1,71 @@
+"""The command-line arguments of a training run, shared by `a2sb train` and
+`accelerate launch -m a2sb.training`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register `--config`, `--init-from`, `--resume`, `--print-config` and the overrides."""
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="CONFIG",
+        help="training configuration, .yaml or .json (see docs/training.md); "
+        "without it, the defaults plus the overrides",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="override config values, e.g. optimizer.learning_rate=1e-4 data.folders=[/music]",
+    )
+    parser.add_argument(
+        "--init-from",
+        metavar="DIR",
+        help="start from a pretrained pipeline or model folder (same as model.init_from=DIR)",
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        metavar="CHECKPOINT",
+        help="resume from a checkpoint folder, or from the newest one of output_dir if no "
+        "folder is given (same as checkpointing.resume_from=...)",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved configuration as YAML and exit",
+    )
+
+
+def run_training(args: argparse.Namespace) -> int:
+    """Load the configuration of `args` and train (or print it); returns the exit code."""
+    # Imported here so that `a2sb --help` does not pay for torch and diffusers.
+    import yaml
+
+    from a2sb.training.config import config_to_dict, load_training_config
+    from a2sb.training.trainer import train
+
+    overrides = list(args.overrides)
+    if args.init_from is not None:
+        overrides.append(f"model.init_from={args.init_from}")
+    if args.resume is not None:
+        overrides.append(f"checkpointing.resume_from={args.resume}")
+    config = load_training_config(args.config, overrides)
+    if args.print_config:
+        print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
+        return 0
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    result = train(config)
+    if result.pipeline_dir is not None:
+        logging.getLogger(__name__).info(
+            "trained %d steps; pipeline in %s", result.step, result.pipeline_dir
+        )
+    return 0

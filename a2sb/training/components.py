@@ -1,0 +1,169 @@
+"""What a run trains: the representation, the network (fresh or from pretrained weights), the
+optimizer and its learning rate."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import torch
+
+from a2sb.errors import A2SBInputError
+from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
+from a2sb.pipelines import A2SBPipeline
+from a2sb.representations import ComplexSTFT, FactorizedSTFT, STFTRepresentation
+from a2sb.training.config import OptimizerConfig, TrainingConfig
+
+OPTIMIZERS = {"radam": torch.optim.RAdam, "adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
+
+
+def build_representation(config: TrainingConfig) -> STFTRepresentation:
+    """The spectrogram representation of `config.representation` at `config.data`'s rate."""
+    settings = config.representation
+    common = {
+        "n_fft": settings.n_fft,
+        "hop_length": settings.hop_length,
+        "sampling_rate": config.data.sampling_rate,
+    }
+    if settings.kind == "complex":
+        return ComplexSTFT(**common)
+    return FactorizedSTFT(**common, magnitude_power=settings.magnitude_power)
+
+
+def build_unet(config: TrainingConfig, representation: STFTRepresentation) -> RoPEUNet2DModel:
+    """A fresh network of `config.model.unet`, or the weights of `config.model.init_from`.
+
+    The network's input and output channels default to the representation's; the segment's
+    frames and the representation's rows must divide by 2**levels.
+    """
+    if config.model.init_from is not None:
+        unet = load_initial_unet(Path(config.model.init_from), config.bridge.t_range)
+        _check_init_representation(Path(config.model.init_from), representation)
+    else:
+        _check_unet_keys(config.model.unet)
+        channels = {"in_channels": representation.channels, "out_channels": representation.channels}
+        unet = RoPEUNet2DModel(**{**channels, **config.model.unet})
+    _check_geometry(unet, representation, config.data.segment_samples)
+    if config.model.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    return unet.train()
+
+
+def load_initial_unet(path: Path, t_range: tuple[float, float]) -> RoPEUNet2DModel:
+    """The network saved in a pipeline or model folder; of a partitioned model, the partition
+    whose range holds `t_range` (partition fine-tuning starts from the pre-trained weights).
+
+    Args:
+        path: a pipeline folder (`model_index.json`), a `RoPEUNet2DModel` or an
+            `A2SBPartitionedModel` folder (`config.json`).
+        t_range: the range of time the run trains.
+    """
+    if (path / "model_index.json").is_file():
+        unet = A2SBPipeline.from_pretrained(path).unet
+    elif (path / "config.json").is_file():
+        class_name = json.loads((path / "config.json").read_text()).get("_class_name")
+        if class_name == "A2SBPartitionedModel":
+            unet = A2SBPartitionedModel.from_pretrained(path)
+        elif class_name == "RoPEUNet2DModel":
+            unet = RoPEUNet2DModel.from_pretrained(path)
+        else:
+            raise A2SBInputError(
+                f"model.init_from {path} holds a {class_name}; pass an A2SB pipeline, a "
+                "RoPEUNet2DModel or an A2SBPartitionedModel folder"
+            )
+    else:
+        raise A2SBInputError(
+            f"model.init_from {path} is not a pipeline or model folder (no model_index.json or "
+            "config.json); pass a folder written by save_pretrained or a2sb convert-official"
+        )
+    if isinstance(unet, A2SBPartitionedModel):
+        return _partition_for(unet, t_range, path)
+    return unet
+
+
+def build_optimizer(
+    parameters: list[torch.nn.Parameter], config: OptimizerConfig
+) -> torch.optim.Optimizer:
+    """The optimizer of `config` (paper: RAdam, lr 8e-5, no weight decay)."""
+    return OPTIMIZERS[config.name](
+        parameters,
+        lr=config.learning_rate,
+        betas=config.betas,
+        eps=config.eps,
+        weight_decay=config.weight_decay,
+    )
+
+
+def learning_rate_at(step: int, config: OptimizerConfig) -> float:
+    """The learning rate of optimizer step `step` (0-based): linear warm-up, then constant."""
+    if config.warmup_steps == 0:
+        return config.learning_rate
+    return config.learning_rate * min(1.0, (step + 1) / config.warmup_steps)
+
+
+def _partition_for(
+    model: A2SBPartitionedModel, t_range: tuple[float, float], path: Path
+) -> RoPEUNet2DModel:
+    edges = [0.0, *model.config.t_cutoffs, 1.0]
+    index = int(model.partition_index(torch.tensor(t_range[0], dtype=torch.float64)))
+    if t_range[1] > edges[index + 1]:
+        raise A2SBInputError(
+            f"bridge.t_range {list(t_range)} spans several partitions of {path} (cutoffs "
+            f"{list(model.config.t_cutoffs)}); train a range inside one partition, or start "
+            "from a single model"
+        )
+    return model.partitions[index]
+
+
+def _check_unet_keys(unet_arguments: dict) -> None:
+    known = [name for name in inspect.signature(RoPEUNet2DModel.__init__).parameters][1:]
+    unknown = sorted(set(unet_arguments) - set(known))
+    if unknown:
+        raise A2SBInputError(
+            f"unknown config key(s) model.unet.{', model.unet.'.join(unknown)} "
+            f"(RoPEUNet2DModel arguments: {', '.join(known)})"
+        )
+
+
+def _check_init_representation(path: Path, representation: STFTRepresentation) -> None:
+    """A pipeline to start from must use the representation this run trains with."""
+    config_file = path / "model_index.json"
+    if not config_file.is_file():
+        return
+    saved = json.loads(config_file.read_text()).get("representation_config", {})
+    ours = json.loads(representation.to_json_string())
+    differing = sorted(
+        key for key in ours if not key.startswith("_") and saved.get(key) != ours[key]
+    )
+    if saved.get("_class_name") != ours["_class_name"] or differing:
+        raise A2SBInputError(
+            f"model.init_from {path} was trained on {saved.get('_class_name')} "
+            f"{ {key: saved.get(key) for key in differing} } but this run uses "
+            f"{ours['_class_name']} { {key: ours[key] for key in differing} }; set "
+            "representation.* and data.sampling_rate to the pipeline's values"
+        )
+
+
+def _check_geometry(
+    unet: RoPEUNet2DModel, representation: STFTRepresentation, segment_samples: int
+) -> None:
+    multiple = 2**unet.num_levels
+    frames = representation.frames_for(segment_samples)
+    hop = representation.hop_length
+    if frames % multiple:
+        raise A2SBInputError(
+            f"data.segment_samples={segment_samples} gives {frames} frames, but the UNet needs "
+            f"a multiple of {multiple}: use {hop} × (k · {multiple} − 1) samples, e.g. "
+            f"{hop * (256 - 1)} for 256 frames"
+        )
+    if representation.freq_bins % multiple:
+        raise A2SBInputError(
+            f"representation.n_fft={representation.config.n_fft} gives "
+            f"{representation.freq_bins} rows, not a multiple of {multiple}; use a power of two"
+        )
+    if unet.config.in_channels != representation.channels:
+        raise A2SBInputError(
+            f"the network takes {unet.config.in_channels} channels but the representation has "
+            f"{representation.channels}; set representation.kind to the network's"
+        )

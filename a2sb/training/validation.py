@@ -1,0 +1,118 @@
+"""Validation: the masked loss at fixed times on fixed segments, masks and noise.
+
+Everything but the network is drawn once from `validation.seed`, so the numbers of two
+validations (of one run, or of runs with the same data and seed) differ only by the weights.
+Restoration metrics (LSD of a few restored clips) are not computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers.utils.torch_utils import randn_tensor
+
+from a2sb.degradations import TrainingMaskSampler
+from a2sb.representations import STFTRepresentation
+from a2sb.schedulers import I2SBScheduler
+from a2sb.training.config import TrainingConfig
+from a2sb.training.data import AudioFile, SegmentStream, scan_audio_files
+from a2sb.training.objective import (
+    bridge_batch_at,
+    bridge_loss,
+    degrade,
+    evenly_spaced_times,
+    loss_weight_for,
+)
+from a2sb.training.seeding import VALIDATION_STREAM, torch_generator
+
+
+@dataclass
+class ValidationSet:
+    """Fixed validation segments.
+
+    Args:
+        waveforms: `[segments, samples]`.
+        bandwidth_hz: `[segments]`, inf where unknown.
+        t_values: the times the loss is measured at.
+        from_training_files: the segments come from the training files (not held out).
+    """
+
+    waveforms: torch.Tensor
+    bandwidth_hz: torch.Tensor
+    t_values: list[float]
+    from_training_files: bool
+
+
+def build_validation_set(config: TrainingConfig, training_files: list[AudioFile]) -> ValidationSet:
+    """Cut `validation.num_segments` fixed segments from the validation (or training) files."""
+    settings = config.validation
+    from_training_files = not settings.folders and settings.manifest is None
+    files = training_files
+    if not from_training_files:
+        files = scan_audio_files(
+            settings.folders,
+            settings.manifest,
+            config.data.extensions,
+            config.data.min_duration_s,
+            what="validation",
+        ).files
+    stream = SegmentStream(files, config.data, seed=settings.seed)
+    examples = [stream.example(index) for index in range(settings.num_segments)]
+    t_values = settings.t_values or evenly_spaced_times(config.bridge.t_range)
+    return ValidationSet(
+        waveforms=torch.stack([example["waveform"] for example in examples]),
+        bandwidth_hz=torch.tensor([example["bandwidth_hz"] for example in examples]),
+        t_values=list(t_values),
+        from_training_files=from_training_files,
+    )
+
+
+@torch.no_grad()
+def validation_losses(
+    model: torch.nn.Module,
+    validation_set: ValidationSet,
+    representation: STFTRepresentation,
+    mask_sampler: TrainingMaskSampler,
+    scheduler: I2SBScheduler,
+    seed: int,
+    batch_size: int,
+    band_limited: bool,
+) -> dict[str, float]:
+    """The masked loss at each validation time, and their mean.
+
+    Args:
+        model: the network, in eval mode, on its device.
+        validation_set: the fixed segments.
+        representation: waveform → spectrogram.
+        mask_sampler: draws the fixed masks.
+        scheduler: the bridge.
+        seed: seed of the masks, fill noise and bridge noise.
+        batch_size: segments per network call.
+        band_limited: zero the loss above each segment's true bandwidth.
+
+    Returns:
+        `{"validation/loss_t0.100": …, …, "validation/loss": mean over the times}`.
+    """
+    device = next(model.parameters()).device
+    generator = torch_generator(seed, VALIDATION_STREAM)
+    x0 = representation.encode(validation_set.waveforms.to(device))
+    mask, x1 = degrade(x0, mask_sampler, representation, generator)
+    noise = randn_tensor(x0.shape, generator=generator, device=device, dtype=x0.dtype)
+    bandwidth_hz = validation_set.bandwidth_hz if band_limited else None
+    loss_weight = loss_weight_for(mask, bandwidth_hz, representation)
+    losses = {}
+    for t in validation_set.t_values:
+        weighted_sum, weight_sum = 0.0, 0.0
+        for start in range(0, x0.shape[0], batch_size):
+            rows = slice(start, start + batch_size)
+            timesteps = torch.full((x0[rows].shape[0],), t, device=device)
+            batch = bridge_batch_at(
+                x0[rows], x1[rows], timesteps, noise[rows], loss_weight[rows], scheduler
+            )
+            weight = loss_weight[rows].sum().item() * x0.shape[1]
+            weighted_sum += bridge_loss(model, batch).item() * weight
+            weight_sum += weight
+        losses[f"validation/loss_t{t:.3f}"] = weighted_sum / max(weight_sum, 1.0)
+    losses["validation/loss"] = sum(losses.values()) / len(losses)
+    return losses
