@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from synth import synth_music
-from training_setup import tiny_config, write_music
+from training_setup import tiny_config, tiny_overrides, write_music
 
 from a2sb.cli import main
 from a2sb.errors import A2SBInputError
@@ -121,6 +121,26 @@ def test_two_processes_keep_the_same_weights_and_write_one_checkpoint(tmp_path, 
         "random_states_1.pkl",
     }
     assert (tmp_path / "run" / "pipeline" / "model_index.json").is_file()
+
+
+def test_module_entry_point_trains_and_reports_bad_input(tmp_path, music):
+    environment = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    overrides = tiny_overrides(tmp_path / "run", music)
+    command = [sys.executable, "-m", "a2sb.training", *overrides, "max_steps=1"]
+    completed = subprocess.run(
+        command, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert (tmp_path / "run" / "pipeline" / "model_index.json").is_file()
+    refused = subprocess.run(
+        [*command, "data.folders=[]"], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert refused.returncode == 2
+    assert "a2sb: no audio given for data: set data.folders" in refused.stderr.splitlines()[-1]
 
 
 def test_cli_trains_and_writes_a_pipeline_that_restores_a_clip(tmp_path, music):

@@ -159,8 +159,7 @@ class Trainer:
             disable=not (config.progress_bar and self.accelerator.is_main_process),
         )
         while self.step < config.max_steps:
-            loss = self._optimizer_step()
-            self.step += 1
+            loss = self.training_step()
             result.losses[self.step] = loss
             interval_losses.append(loss)
             progress.update(1)
@@ -255,9 +254,13 @@ class Trainer:
         (folder / "README.md").write_text(model_card(self.config, facts))
         return pipeline
 
-    def _optimizer_step(self) -> float:
-        """Accumulate the gradients of the step's micro-batches, clip, and step; returns the
-        mean loss of the micro-batches."""
+    def training_step(self) -> float:
+        """One optimizer step: accumulate the gradients of `gradient_accumulation_steps`
+        micro-batches (synchronised across processes on the last), clip, step, update the EMA.
+
+        Returns:
+            The mean loss of this process's micro-batches.
+        """
         losses = []
         for index in range(self._accumulation):
             micro_batch = self.step * self._accumulation + index
@@ -277,6 +280,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         if self.ema is not None:
             self.ema.step(self.unet.parameters())
+        self.step += 1
         return sum(losses) / len(losses)
 
     def _micro_batch_loss(self, examples: dict, micro_batch: int) -> torch.Tensor:
