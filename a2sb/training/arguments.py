@@ -21,7 +21,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "overrides",
         nargs="*",
         metavar="KEY=VALUE",
-        help="override config values, e.g. optimizer.learning_rate=1e-4 data.folders=[/music]",
+        help="override config values, after the options, e.g. optimizer.learning_rate=1e-4 "
+        "data.folders=[/music]",
     )
     parser.add_argument(
         "--init-from",
@@ -30,11 +31,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--resume",
-        nargs="?",
-        const="latest",
         metavar="CHECKPOINT",
-        help="resume from a checkpoint folder, or from the newest one of output_dir if no "
-        "folder is given (same as checkpointing.resume_from=...)",
+        help="resume from a checkpoint folder, or from the newest one of output_dir with "
+        "'latest' (same as checkpointing.resume_from=...)",
     )
     parser.add_argument(
         "--print-config",

@@ -182,12 +182,14 @@ class Trainer:
             self.save_checkpoint()
         result.step = self.step
         result.pipeline_dir = self.output_dir / PIPELINE_FOLDER
-        if self.accelerator.is_main_process:
-            self.save_pipeline(result.pipeline_dir)
-            if config.hub.push_to_hub:
-                upload_pipeline(result.pipeline_dir, config.hub, self.step)
-        self.accelerator.wait_for_everyone()
-        self.accelerator.end_training()
+        # Past the last barrier: a failing upload on the main process cannot hang the others.
+        try:
+            if self.accelerator.is_main_process:
+                self.save_pipeline(result.pipeline_dir)
+                if config.hub.push_to_hub:
+                    upload_pipeline(result.pipeline_dir, config.hub, self.step)
+        finally:
+            self.accelerator.end_training()
         return result
 
     def validate(self) -> dict[str, float]:
