@@ -13,6 +13,7 @@ from training_setup import tiny_config, tiny_overrides, write_music
 
 from a2sb.cli import main
 from a2sb.errors import A2SBInputError
+from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines import A2SBPipeline
 from a2sb.training import Trainer, train
 from a2sb.training.validation import build_validation_set, validation_losses
@@ -246,3 +247,23 @@ def test_pipeline_holds_the_ema_weights_when_kept(tmp_path, music):
     current = list(trainer.unet.parameters())
     assert all(torch.equal(a, b) for a, b in zip(saved, averages, strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(averages, current, strict=True))
+
+
+def test_partition_run_starts_from_its_partition_of_a_partitioned_model(tmp_path, music):
+    first = train(tiny_config(tmp_path / "a", music, "max_steps=1", "seed=1")).pipeline_dir
+    second = train(tiny_config(tmp_path / "b", music, "max_steps=1", "seed=2")).pipeline_dir
+    partitions = [A2SBPipeline.from_pretrained(folder).unet for folder in (first, second)]
+    A2SBPartitionedModel.from_partitions(partitions, [0.5]).save_pretrained(tmp_path / "joined")
+    init = f"model.init_from={tmp_path / 'joined'}"
+    trainer = Trainer(tiny_config(tmp_path / "high", music, init, "bridge.t_range=[0.5, 1.0]"))
+    for name, value in trainer.unet.state_dict().items():
+        assert torch.equal(value, partitions[1].state_dict()[name])
+    with pytest.raises(A2SBInputError, match=r"spans several partitions"):
+        Trainer(tiny_config(tmp_path / "mid", music, init, "bridge.t_range=[0.25, 0.75]"))
+
+
+def test_init_from_a_pipeline_of_another_representation_is_refused(tmp_path, music):
+    pretrained = train(tiny_config(tmp_path / "pre", music, "max_steps=1")).pipeline_dir
+    init = f"model.init_from={pretrained}"
+    with pytest.raises(A2SBInputError, match="set representation.* to the pipeline's values"):
+        Trainer(tiny_config(tmp_path / "fine", music, init, "representation.magnitude_power=0.5"))

@@ -78,10 +78,17 @@ def test_manifest_without_header(tmp_path):
     assert read_manifest(manifest)[0].duration_s == 0.5
 
 
+def test_manifest_header_may_list_columns_in_any_order(tmp_path):
+    manifest = tmp_path / "train.csv"
+    manifest.write_text("source,bandwidth_hz,path\nogg,17200,a.wav\n")
+    (row,) = read_manifest(manifest)
+    assert (row.path, row.bandwidth_hz, row.duration_s) == (tmp_path / "a.wav", 17200.0, None)
+
+
 def test_manifest_with_a_bad_number_names_the_line(tmp_path):
     manifest = tmp_path / "train.csv"
-    manifest.write_text("path,duration\na.wav,long\n")
-    with pytest.raises(A2SBInputError, match="line 2: duration 'long' is not a positive number"):
+    manifest.write_text("path,duration\n\nb.wav,1\na.wav,long\n")
+    with pytest.raises(A2SBInputError, match="line 4: duration 'long' is not a positive number"):
         read_manifest(manifest)
 
 

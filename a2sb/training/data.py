@@ -149,35 +149,41 @@ def scan_audio_files(
 def read_manifest(path: str | os.PathLike) -> list[ListedFile]:
     """Rows of a manifest CSV: `path[,duration[,bandwidth_hz]]`, or a header naming columns.
 
-    A header row is recognised by a first cell `path`; its columns `duration` (seconds) and
-    `bandwidth_hz` are optional, others are ignored. Relative paths are relative to the
-    manifest's folder; empty cells mean unknown.
+    A first row with a cell `path` is a header: the column `path` is required, `duration`
+    (seconds) and `bandwidth_hz` are optional, others are ignored. Relative paths are relative
+    to the manifest's folder; empty cells mean unknown; blank lines are skipped.
     """
     path = Path(path)
     if not path.is_file():
         raise A2SBInputError(f"manifest {path} does not exist; check data.manifest")
-    with path.open(newline="") as handle:
-        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
-    if not rows:
-        return []
-    has_header = rows[0][0].strip().lower() == "path"
     columns = ["path", "duration", "bandwidth_hz"]
-    if has_header:
-        columns = [cell.strip().lower() for cell in rows[0]]
-        rows = rows[1:]
+    header_read = False
     listed = []
-    for line, row in enumerate(rows, start=2 if has_header else 1):
-        cells = dict(zip(columns, (cell.strip() for cell in row), strict=False))
-        file_path = Path(cells["path"])
-        if not file_path.is_absolute():
-            file_path = path.parent / file_path
-        listed.append(
-            ListedFile(
-                file_path,
-                _optional_number(cells.get("duration"), path, line, "duration"),
-                _optional_number(cells.get("bandwidth_hz"), path, line, "bandwidth_hz"),
+    with path.open(newline="") as handle:
+        reader = csv.reader(handle)
+        for row in reader:
+            cells = [cell.strip() for cell in row]
+            if not any(cells):
+                continue
+            if not (listed or header_read) and "path" in map(str.lower, cells):
+                columns = [cell.lower() for cell in cells]
+                header_read = True
+                continue
+            named = dict(zip(columns, cells, strict=False))
+            if not named.get("path"):
+                raise A2SBInputError(f"manifest {path}, line {reader.line_num}: no file path")
+            file_path = Path(named["path"])
+            if not file_path.is_absolute():
+                file_path = path.parent / file_path
+            listed.append(
+                ListedFile(
+                    file_path,
+                    _optional_number(named.get("duration"), path, reader.line_num, "duration"),
+                    _optional_number(
+                        named.get("bandwidth_hz"), path, reader.line_num, "bandwidth_hz"
+                    ),
+                )
             )
-        )
     return listed
 
 

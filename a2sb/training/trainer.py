@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +101,7 @@ class Trainer:
                 main_process_only=True,
             )
         self.rank = self.accelerator.process_index
+        resume = resolve_resume(self.output_dir, config.checkpointing.resume_from)
         self.representation = build_representation(config)
         self.scan = self._scan_data()
         logger.info("training data: %s", self.scan.summary(), main_process_only=True)
@@ -125,7 +125,6 @@ class Trainer:
             self.accelerator.register_for_checkpointing(self.ema)
 
         self.step = 0
-        resume = resolve_resume(self.output_dir, config.checkpointing.resume_from)
         if resume is not None:
             self.accelerator.load_state(str(resume))
             self.step = read_step(resume)
@@ -371,9 +370,7 @@ def _flat_config(config: TrainingConfig) -> dict[str, int | float | str | bool]:
         for key, value in values.items():
             if isinstance(value, dict) and value:
                 visit(f"{prefix}{key}.", value)
-            elif isinstance(value, bool | int | float | str) and not (
-                isinstance(value, float) and math.isinf(value)
-            ):
+            elif isinstance(value, bool | int | float | str):
                 flat[f"{prefix}{key}"] = value
             else:
                 flat[f"{prefix}{key}"] = json.dumps(value)
