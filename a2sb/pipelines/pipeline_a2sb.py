@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -15,7 +17,15 @@ from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from a2sb.audio import check_waveform, resample, to_mono
+from a2sb.audio import (
+    BitDepth,
+    check_waveform,
+    ensure_not_input,
+    load_audio,
+    resample,
+    save_audio,
+    to_mono,
+)
 from a2sb.cutoff_detection import detect_cutoff
 from a2sb.degradations import (
     bandwidth_extension_mask,
@@ -30,6 +40,13 @@ from a2sb.pipelines.multidiffusion import (
     padded_frames,
     tile_frames,
     window_starts,
+)
+from a2sb.pipelines.official_release import (
+    OFFICIAL_REPO_ID,
+    ReleaseVariant,
+    converted_release,
+    is_release_folder,
+    show_licence_once,
 )
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import I2SBScheduler
@@ -96,6 +113,79 @@ class A2SBPipeline(DiffusionPipeline):
                 f"{self.representation.channels}; pair the model with the representation it "
                 "was trained on"
             )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        release_variant: ReleaseVariant = "twosplit",
+        trust_checkpoint: bool = False,
+        conversion_cache_dir: str | os.PathLike | None = None,
+        release_num_attention_heads: int = 8,
+        **kwargs: Any,
+    ) -> A2SBPipeline:
+        """Load a saved pipeline, or the released NVIDIA checkpoints.
+
+        A folder or Hub repository with `model_index.json` loads as any diffusers pipeline.
+        The release (`nvidia/audio_to_audio_schrodinger_bridge`, or a local folder holding its
+        `ckpt/A2SB_*_release.ckpt` files) is downloaded, converted once and cached; see
+        `a2sb.pipelines.official_release`.
+
+        Args:
+            pretrained_model_name_or_path: Hub repository id or local folder.
+            release_variant: for the release: "twosplit" (two partitions, the paper's best)
+                or "onesplit".
+            trust_checkpoint: for the release: unpickle fully if `weights_only` refuses.
+            conversion_cache_dir: for the release: where the converted pipeline is cached
+                (default `<HF_HOME>/a2sb/converted`).
+            release_num_attention_heads: for the release: attention heads of the network (8 in
+                the released models; the weights do not show it).
+            **kwargs: passed to `DiffusionPipeline.from_pretrained` (`torch_dtype`,
+                `local_files_only`, `cache_dir`, …).
+        """
+        source = str(pretrained_model_name_or_path)
+        if source == OFFICIAL_REPO_ID or is_release_folder(Path(source)):
+            show_licence_once()
+            source = str(
+                converted_release(
+                    source,
+                    release_variant,
+                    cache_dir=Path(conversion_cache_dir) if conversion_cache_dir else None,
+                    trust_checkpoint=trust_checkpoint,
+                    num_attention_heads=release_num_attention_heads,
+                    local_files_only=kwargs.get("local_files_only", False),
+                )
+            )
+        elif not Path(source).exists() and "/" not in source:
+            raise A2SBInputError(
+                f"{source} is neither a local folder nor a Hub repository id (owner/name); "
+                "check the path"
+            )
+        return super().from_pretrained(source, **kwargs)
+
+    def restore_file(
+        self,
+        input_path: str | os.PathLike,
+        output_path: str | os.PathLike,
+        bit_depth: BitDepth = "16",
+        **call_kwargs: Any,
+    ) -> A2SBPipelineOutput:
+        """Restore an audio file and write the result (never over the input).
+
+        Args:
+            input_path: wav, flac, ogg or mp3.
+            output_path: `.wav` or `.flac` destination; must differ from `input_path`.
+            bit_depth: "16", "24" or "32f" (wav only).
+            **call_kwargs: arguments of `__call__` (task, cutoff_hz, gaps, generator, …).
+
+        Returns:
+            The pipeline output (its `cutoff_hz` says which cutoff was used).
+        """
+        ensure_not_input(output_path, [input_path])
+        waveform, sampling_rate = load_audio(input_path)
+        output = self(waveform, sampling_rate, output_type="np", **call_kwargs)
+        save_audio(output_path, output.audios[0], output.sampling_rate, bit_depth)
+        return output
 
     @torch.no_grad()
     def __call__(
