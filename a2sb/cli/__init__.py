@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
-from a2sb.cli import convert
+from a2sb.cli import convert, env, restore
 from a2sb.errors import A2SBInputError
 
-COMMAND_MODULES: list = [convert]
+COMMAND_MODULES: list = [restore, convert, env]
 
 
 def build_parser() -> argparse.ArgumentParser:
