@@ -81,7 +81,8 @@ def restore_batch(args: argparse.Namespace) -> int:
     if state.num_processes > 1:
         ordered = gather_object(ordered)
     if state.is_main_process:
-        print(format_summary(ordered))
+        print(format_summary(ordered), flush=True)
+    state.wait_for_everyone()  # no process ends (and gets the others stopped) before the summary
     return 1 if any_failed(ordered) else 0
 
 
@@ -166,7 +167,7 @@ def restore_one_file(
     except Exception as error:  # any failure is this file's result; the batch goes on
         partial.unlink(missing_ok=True)
         reason = failure_reason(error, settings)
-        console.write(f"failed: {job.input_path}: {reason}")
+        console.say(f"failed: {job.input_path}: {reason}")
         return FileResult(str(job.input_path), str(output_path), "failed", reason)
     cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
     elapsed = f"{time.monotonic() - started:.1f} s"
