@@ -113,6 +113,12 @@ def test_an_output_that_would_replace_an_input_is_refused(tmp_path):
         plan_jobs([str(song), str(earlier_result)], None, "wav")
 
 
+def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
+    song = _touch(tmp_path / "song.wav")
+    with pytest.raises(A2SBInputError, match="is a file; give a folder"):
+        plan_jobs([str(song)], song, "wav")
+
+
 def test_missing_path_empty_folder_and_empty_glob_are_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(A2SBInputError, match="does not exist; check the path"):
@@ -154,6 +160,8 @@ def test_output_rate_input_uses_the_files_rate():
         (["--gap", "1-3", "--gap", "2-4"], "overlap; merge them"),
         (["--steps", "0"], "--steps 0 is below 1"),
         (["--output-format", "flac", "--bit-depth", "32f"], "32f needs --output-format wav"),
+        (["--model", "/no/such/model"], "no such folder; check the path, or give a Hub id"),
+        (["--model", "./model"], "no such folder"),
     ],
 )
 def test_contradicting_or_out_of_range_options_are_refused(options, message):

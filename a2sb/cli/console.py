@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tqdm.auto import tqdm
@@ -44,13 +46,20 @@ class Console:
         """One line on stderr, between the progress bars, even if quiet."""
         tqdm.write(f"{self.prefix}{message}", file=sys.stderr)
 
-    def show_library_logs(self) -> None:
-        """Route the `a2sb` loggers here: info and above, or warnings only if quiet."""
-        handler = _ConsoleHandler(self)
+    @contextmanager
+    def library_logs(self) -> Iterator[None]:
+        """Show the `a2sb` loggers' records here while inside: info and above, or warnings
+        only if quiet. The loggers are left as they were on the way out."""
         logger = logging.getLogger("a2sb")
-        logger.handlers = [handler]
+        handler = _ConsoleHandler(self)
+        level = logger.level
+        logger.addHandler(handler)
         logger.setLevel(logging.WARNING if self.quiet else logging.INFO)
-        logger.propagate = False
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 class _ConsoleHandler(logging.Handler):

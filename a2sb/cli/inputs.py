@@ -53,9 +53,12 @@ def plan_jobs(inputs: list[str], output_dir: Path | None, output_format: str) ->
         output_format: "wav" or "flac", the outputs' extension.
 
     Raises:
-        A2SBInputError: an input that does not exist or yields no audio file, two inputs
-            with the same output, or an output that would replace an input.
+        A2SBInputError: an output folder that is a file, an input that does not exist or
+            yields no audio file, two inputs with the same output, or an output that would
+            replace an input.
     """
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        raise A2SBInputError(f"-o {output_dir} is a file; give a folder to write the results to")
     jobs: list[RestoreJob] = []
     seen_inputs: dict[Path, Path] = {}
     for spec in inputs:

@@ -65,25 +65,39 @@ def restore_batch(args: argparse.Namespace) -> int:
 
     state = PartialState(cpu=device_kind == "cpu")
     console = Console(args.quiet, state.process_index, state.num_processes)
-    console.show_library_logs()
     with state.split_between_processes(jobs) as own_jobs:
         own_jobs = list(own_jobs)
-    # Existing outputs are looked for after the split: other processes are writing theirs.
-    pending = [job for job in own_jobs if settings.overwrite or not job.output_path.exists()]
+    with console.library_logs():
+        results = restore_own_jobs(own_jobs, args, settings, headers, device_kind, state, console)
+    if state.num_processes > 1:
+        results = gather_object(results)
+    if state.is_main_process:
+        print(format_summary(results), flush=True)
+    state.wait_for_everyone()  # no process ends (and gets the others stopped) before the summary
+    return 1 if any_failed(results) else 0
+
+
+def restore_own_jobs(
+    jobs: list[RestoreJob],
+    args: argparse.Namespace,
+    settings: RestoreSettings,
+    headers: dict[Path, AudioHeader | None],
+    device_kind: str,
+    state: PartialState,
+    console: Console,
+) -> list[FileResult]:
+    """Restore this process's jobs, loading the model only if some output is missing.
+
+    Existing outputs are looked for here, after the split, as other processes write theirs.
+    """
+    pending = [job for job in jobs if settings.overwrite or not job.output_path.exists()]
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
         pipeline = load_pipeline(args, device, console) if pending else None
-
-    results = {job: skipped_result(job) for job in set(own_jobs) - set(pending)}
+    results = {job: skipped_result(job) for job in set(jobs) - set(pending)}
     for job in _file_progress(pending, console):
         results[job] = restore_one_file(pipeline, job, settings, headers[job.input_path], console)
-    ordered = [results[job] for job in own_jobs]
-    if state.num_processes > 1:
-        ordered = gather_object(ordered)
-    if state.is_main_process:
-        print(format_summary(ordered), flush=True)
-    state.wait_for_everyone()  # no process ends (and gets the others stopped) before the summary
-    return 1 if any_failed(ordered) else 0
+    return [results[job] for job in jobs]
 
 
 def read_header(path: Path) -> AudioHeader | None:
@@ -165,10 +179,11 @@ def restore_one_file(
         )
         os.replace(partial, output_path)
     except Exception as error:  # any failure is this file's result; the batch goes on
-        partial.unlink(missing_ok=True)
         reason = failure_reason(error, settings)
         console.say(f"failed: {job.input_path}: {reason}")
         return FileResult(str(job.input_path), str(output_path), "failed", reason)
+    finally:
+        partial.unlink(missing_ok=True)
     cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
     elapsed = f"{time.monotonic() - started:.1f} s"
     return FileResult(str(job.input_path), str(output_path), "restored", cutoff + elapsed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -119,6 +120,8 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
     _check_at_least("--window-batch-size", args.window_batch_size, 1)
     if args.seed is not None:
         _check_at_least("--seed", args.seed, 0)
+    if args.model is not None:
+        check_model_source(args.model)
     if args.output_format == "flac" and args.bit_depth == "32f":
         raise A2SBInputError(
             "--bit-depth 32f needs --output-format wav (flac holds 16 or 24 bits); pass "
@@ -137,6 +140,19 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         bit_depth=args.bit_depth,
         overwrite=args.overwrite,
     )
+
+
+def check_model_source(model: str) -> None:
+    """Refuse a `--model` that names a local path that does not exist.
+
+    A Hub id is `owner/name`; anything else (`./x`, `/x/y`, `a/b/c`, `~/x`) is a path.
+    """
+    path = Path(model).expanduser()
+    looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~"))
+    if not path.exists() and not looks_like_hub_id:
+        raise A2SBInputError(
+            f"--model {model}: no such folder; check the path, or give a Hub id (owner/name)"
+        )
 
 
 def _check_at_least(option: str, value: int, minimum: int) -> None:
