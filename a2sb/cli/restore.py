@@ -85,12 +85,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "refuses them; this can run code from the files, so use it only for files you trust",
     )
     model.add_argument(
-        "--steps", type=int, default=49, help="sampling steps (default 49: the paper's 50)"
+        "--steps",
+        type=int,
+        default=49,
+        metavar="N",
+        help="sampling steps (default 49: the paper's 50)",
     )
     model.add_argument(
-        "--seed", type=int, help="seed of the noise, for repeatable results (default: random)"
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed of the noise, for repeatable results (default: a random seed per file)",
     )
-    model.add_argument("--device", choices=DEVICES, default="auto", help="default: auto")
+    model.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="default auto: this process's GPU, else MPS, else the CPU",
+    )
     model.add_argument(
         "--dtype",
         choices=["fp32", "bf16", "fp16"],
@@ -107,15 +119,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--window-frames",
         type=int,
+        metavar="W",
         help="advanced: STFT frames per model window (default 256, as the model was trained)",
     )
     model.add_argument(
         "--hop-frames",
         type=int,
+        metavar="H",
         help="advanced: frames between window starts (default 128)",
     )
     output = parser.add_argument_group("output")
-    output.add_argument("--output-format", choices=["wav", "flac"], default="wav")
+    output.add_argument(
+        "--output-format", choices=["wav", "flac"], default="wav", help="default wav"
+    )
     output.add_argument(
         "--bit-depth",
         choices=["16", "24", "32f"],
