@@ -90,7 +90,11 @@ def main() -> None:
             f"| {label} | {medians[mode]:.2f} | {audio_seconds / medians[mode]:.0f}× | "
             f"{results[mode]['peak_rss_gib']:.2f} |"
         )
-    lines += ["", f"Ratio FactorizedSTFT / bare: {medians['factorized'] / medians['bare']:.2f}×", ""]
+    lines += [
+        "",
+        f"Ratio FactorizedSTFT / bare: {medians['factorized'] / medians['bare']:.2f}×",
+        "",
+    ]
     report = "\n".join(lines)
     print(report)
     if args.output:

@@ -105,7 +105,7 @@ def test_one_window_over_the_whole_input_equals_the_plain_bridge_sampler():
     mask = torch.zeros(1, 1, 1024, 40)
     mask[..., 185:, :] = 1
     # the fill noise is the pipeline's first draw: [items, 1, 3, 1024, padded frames]
-    noise = torch.randn(1, 1, 3, 1024, 64, generator=seeded(0))[0, ..., :40]
+    noise = torch.randn(1, 1, 3, 1024, 40, generator=seeded(0))[0]
     x1 = known * (1 - mask) + mask * 0.5 * noise
     with torch.no_grad():
         expected = sample_bridge(
@@ -303,3 +303,28 @@ def test_full_band_input_without_cutoff_is_refused():
     noise = np.random.default_rng(0).standard_normal((1, 44100)).astype(np.float32) * 0.1
     with pytest.raises(A2SBInputError, match="no cutoff found"):
         pipeline()(noise, 44100)
+
+
+def test_restore_file_writes_the_result_and_never_the_input(tmp_path):
+    from a2sb.audio import load_audio, save_audio
+
+    source = tmp_path / "song.wav"
+    save_audio(source, synth_music(12000, sampling_rate=48000, channels=2), 48000)
+    pipe = pipeline()
+    output = pipe.restore_file(
+        source, tmp_path / "out" / "song.flac", bit_depth="24", cutoff_hz=4000, **FAST
+    )
+    restored, rate = load_audio(tmp_path / "out" / "song.flac")
+    assert rate == 44100 and restored.shape == (2, round(12000 * 44100 / 48000))
+    assert output.cutoff_hz == [4000.0]
+    with pytest.raises(A2SBInputError, match="never overwrites its input"):
+        pipe.restore_file(source, source, cutoff_hz=4000, **FAST)
+
+
+def test_bfloat16_pipeline_runs_the_model_in_bfloat16():
+    unet = RecordingUNet(scale=0.5)
+    pipe = pipeline(unet).to(dtype=torch.bfloat16)
+    output = pipe(synth_music(6000), 44100, cutoff_hz=4000, output_type="pt", **FAST)
+    assert unet.anchor.dtype == torch.bfloat16
+    assert output.audios.dtype == torch.float32
+    assert torch.isfinite(output.audios).all()

@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
-from a2sb.cli import assemble, convert, train
+from a2sb.cli import assemble, convert, env, restore, train
 from a2sb.errors import A2SBInputError
 
-COMMAND_MODULES: list = [convert, train, assemble]
+COMMAND_MODULES: list = [restore, train, assemble, convert, env]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,8 @@ the same arguments (see docs/training.md).
 
 import argparse
 
-from a2sb.training.arguments import add_training_arguments, run_training
+from a2sb.cli.console import Console
+from a2sb.training.arguments import add_training_arguments, config_from_arguments
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,5 +27,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train; returns the exit code."""
-    return run_training(args)
+    """Train (or print the configuration), showing the library's log lines between the
+    progress bars; returns the exit code."""
+    # Imported here so that `a2sb --help` does not pay for torch and diffusers.
+    from a2sb.training.config import config_to_yaml
+    from a2sb.training.trainer import train
+
+    config = config_from_arguments(args)
+    if args.print_config:
+        print(config_to_yaml(config), end="")
+        return 0
+    with Console().library_logs():
+        train(config)
+    return 0

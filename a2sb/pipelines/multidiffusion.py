@@ -56,6 +56,7 @@ def averaged_model_output(
     window_frames: int,
     hop_frames: int,
     window_batch_size: int,
+    out: torch.Tensor | None = None,
     on_batch_done: Callable[[], None] | None = None,
 ) -> torch.Tensor:
     """The model output over the whole sample, averaged uniformly where windows overlap.
@@ -68,13 +69,14 @@ def averaged_model_output(
         window_frames: W.
         hop_frames: H.
         window_batch_size: windows per call of `model_fn`; the only size that the model sees.
+        out: float32 tensor shaped like `sample` to write the result into (a new one if None).
         on_batch_done: called after each call of `model_fn` (progress bars).
 
     Returns:
         `[items, channels, freq, frames]`, float32.
     """
     starts = window_starts(sample.shape[-1], window_frames, hop_frames)
-    total = torch.zeros_like(sample, dtype=torch.float32)
+    total = torch.zeros_like(sample, dtype=torch.float32) if out is None else out.zero_()
     coverage = torch.zeros(sample.shape[-1], dtype=torch.float32, device=sample.device)
     for start in starts:
         coverage[start : start + window_frames] += 1
@@ -87,4 +89,4 @@ def averaged_model_output(
             total[item, ..., start : start + window_frames] += output
         if on_batch_done is not None:
             on_batch_done()
-    return total / coverage
+    return total.div_(coverage)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -15,7 +17,15 @@ from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 
-from a2sb.audio import check_waveform, resample, to_mono
+from a2sb.audio import (
+    BitDepth,
+    check_waveform,
+    ensure_not_input,
+    load_audio,
+    resample,
+    save_audio,
+    to_mono,
+)
 from a2sb.cutoff_detection import detect_cutoff
 from a2sb.degradations import (
     bandwidth_extension_mask,
@@ -31,10 +41,21 @@ from a2sb.pipelines.multidiffusion import (
     tile_frames,
     window_starts,
 )
+from a2sb.pipelines.official_release import (
+    OFFICIAL_REPO_ID,
+    ReleaseVariant,
+    converted_release,
+    is_release_folder,
+    show_licence_once,
+)
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import I2SBScheduler
 
 logger = logging.getLogger(__name__)
+
+STEP_CHUNK_FRAMES = 1024
+"""Frames per scheduler step call: the step is elementwise, so stepping in chunks keeps its
+temporaries small however long the audio is."""
 
 Task = Literal["bandwidth_extension", "inpainting"]
 TASKS = ("bandwidth_extension", "inpainting")
@@ -56,6 +77,24 @@ class A2SBPipelineOutput(AudioPipelineOutput):
 
     sampling_rate: int = 44100
     cutoff_hz: list[float] | None = None
+
+
+@dataclass(frozen=True)
+class _SamplingPlan:
+    """The fixed settings of one sampling loop."""
+
+    items: int
+    noise_channels: int
+    num_inference_steps: int
+    window_frames: int
+    hop_frames: int
+    window_batch_size: int
+
+
+def _frame_chunks(frames: int) -> list[slice]:
+    return [
+        slice(start, start + STEP_CHUNK_FRAMES) for start in range(0, frames, STEP_CHUNK_FRAMES)
+    ]
 
 
 class A2SBPipeline(DiffusionPipeline):
@@ -96,6 +135,79 @@ class A2SBPipeline(DiffusionPipeline):
                 f"{self.representation.channels}; pair the model with the representation it "
                 "was trained on"
             )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        release_variant: ReleaseVariant = "twosplit",
+        trust_checkpoint: bool = False,
+        conversion_cache_dir: str | os.PathLike | None = None,
+        release_num_attention_heads: int = 8,
+        **kwargs: Any,
+    ) -> A2SBPipeline:
+        """Load a saved pipeline, or the released NVIDIA checkpoints.
+
+        A folder or Hub repository with `model_index.json` loads as any diffusers pipeline.
+        The release (`nvidia/audio_to_audio_schrodinger_bridge`, or a local folder holding its
+        `ckpt/A2SB_*_release.ckpt` files) is downloaded, converted once and cached; see
+        `a2sb.pipelines.official_release`.
+
+        Args:
+            pretrained_model_name_or_path: Hub repository id or local folder.
+            release_variant: for the release: "twosplit" (two partitions, the paper's best)
+                or "onesplit".
+            trust_checkpoint: for the release: unpickle fully if `weights_only` refuses.
+            conversion_cache_dir: for the release: where the converted pipeline is cached
+                (default `<HF_HOME>/a2sb/converted`).
+            release_num_attention_heads: for the release: attention heads of the network (8 in
+                the released models; the weights do not show it).
+            **kwargs: passed to `DiffusionPipeline.from_pretrained` (`torch_dtype`,
+                `local_files_only`, `cache_dir`, …).
+        """
+        source = str(pretrained_model_name_or_path)
+        if source == OFFICIAL_REPO_ID or is_release_folder(Path(source)):
+            show_licence_once()
+            source = str(
+                converted_release(
+                    source,
+                    release_variant,
+                    cache_dir=Path(conversion_cache_dir) if conversion_cache_dir else None,
+                    trust_checkpoint=trust_checkpoint,
+                    num_attention_heads=release_num_attention_heads,
+                    local_files_only=kwargs.get("local_files_only", False),
+                )
+            )
+        elif not Path(source).exists() and "/" not in source:
+            raise A2SBInputError(
+                f"{source} is neither a local folder nor a Hub repository id (owner/name); "
+                "check the path"
+            )
+        return super().from_pretrained(source, **kwargs)
+
+    def restore_file(
+        self,
+        input_path: str | os.PathLike,
+        output_path: str | os.PathLike,
+        bit_depth: BitDepth = "16",
+        **call_kwargs: Any,
+    ) -> A2SBPipelineOutput:
+        """Restore an audio file and write the result (never over the input).
+
+        Args:
+            input_path: wav, flac, ogg or mp3.
+            output_path: `.wav` or `.flac` destination; must differ from `input_path`.
+            bit_depth: "16", "24" or "32f" (wav only).
+            **call_kwargs: arguments of `__call__` (task, cutoff_hz, gaps, generator, …).
+
+        Returns:
+            The pipeline output (its `cutoff_hz` says which cutoff was used).
+        """
+        ensure_not_input(output_path, [input_path])
+        waveform, sampling_rate = load_audio(input_path)
+        output = self(waveform, sampling_rate, output_type="np", **call_kwargs)
+        save_audio(output_path, output.audios[0], output.sampling_rate, bit_depth)
+        return output
 
     @torch.no_grad()
     def __call__(
@@ -148,46 +260,45 @@ class A2SBPipeline(DiffusionPipeline):
         waveforms = self._to_model_rate(audio, sampling_rate)
         items, channels, samples = waveforms.shape
         flat = torch.from_numpy(waveforms.reshape(items * channels, samples))
-
         if task == "bandwidth_extension":
             cutoffs = self._cutoffs(waveforms, sampling_rate, cutoff_hz)
-            masks = torch.cat(
-                [
-                    bandwidth_extension_mask(self.representation, cutoff, samples)
-                    for cutoff in cutoffs
-                ]
-            )
+            masks = [bandwidth_extension_mask(self.representation, c, samples) for c in cutoffs]
+            mask = torch.cat(masks).repeat_interleave(channels, dim=0)
         else:
             cutoffs = None
-            masks = inpainting_mask(self.representation, gaps, samples).expand(items, -1, -1, -1)
-        mask = masks.repeat_interleave(channels, dim=0)
+            mask = inpainting_mask(self.representation, gaps, samples)
+            mask = mask.expand(items * channels, -1, -1, -1)
 
         known = self.representation.encode(flat)
         dc_row = self.representation.spectrum(flat)[:, 0] * (1 - mask[:, 0, 0])
-        frames = known.shape[-1]
-        total_frames = padded_frames(frames, window_frames, hop_frames)
         noise_channels = 1 if share_noise_across_channels else channels
-        noise_shape = (items, noise_channels, *known.shape[1:-1], total_frames)
-        fill_noise = self._channel_noise(noise_shape, channels, generator)[..., :frames]
-        degraded = tile_frames(fill_missing(known, mask, noise=fill_noise), total_frames)
-        mask = tile_frames(mask, total_frames)
-
+        fill_noise = randn_tensor((items, noise_channels, *known.shape[1:]), generator=generator)
+        degraded = fill_missing(
+            known.unflatten(0, (items, channels)),
+            mask.unflatten(0, (items, channels)),
+            noise=fill_noise,
+        ).flatten(0, 1)
+        frames = known.shape[-1]
+        del known
+        total_frames = padded_frames(frames, window_frames, hop_frames)
         restored = self._sample(
-            degraded,
-            mask,
-            num_inference_steps,
+            tile_frames(degraded, total_frames),
+            tile_frames(mask, total_frames).bool(),
+            _SamplingPlan(
+                items,
+                noise_channels,
+                num_inference_steps,
+                window_frames,
+                hop_frames,
+                window_batch_size,
+            ),
             generator,
-            window_frames,
-            hop_frames,
-            window_batch_size,
-            noise_shape,
-            channels,
             callback_on_step_end,
         )[..., :frames]
 
         output_rate = output_sampling_rate or self.representation.sampling_rate
         if output_type == "latent":
-            audios = restored.reshape(items, channels, *restored.shape[1:])
+            audios = restored.unflatten(0, (items, channels))
         else:
             audios = self._to_waveform(restored, dc_row, samples, output_rate, items, channels)
             audios = audios if output_type == "pt" else audios.numpy()
@@ -199,52 +310,77 @@ class A2SBPipeline(DiffusionPipeline):
         self,
         degraded: torch.Tensor,
         mask: torch.Tensor,
-        num_inference_steps: int,
+        plan: _SamplingPlan,
         generator: torch.Generator | None,
-        window_frames: int,
-        hop_frames: int,
-        window_batch_size: int,
-        noise_shape: tuple[int, ...],
-        channels: int,
         callback_on_step_end: Callable[..., dict[str, Any] | None] | None,
     ) -> torch.Tensor:
         """The bridge loop from x1 (t = 1) down to t_min; returns the last x0 estimate.
 
-        State tensors `[items · channels, C, F, padded_frames]` stay on the CPU; only windows
-        of `window_batch_size` travel to the model's device.
+        The state (`degraded`, x_t, the averaged model output and x0_hat, each
+        `[items · channels, C, F, padded_frames]`) stays on the CPU and is updated in place;
+        only windows of `window_batch_size` travel to the model's device, and the scheduler
+        steps `STEP_CHUNK_FRAMES` frames at a time, so no other full-length tensor is made.
         """
-        self.scheduler.set_timesteps(num_inference_steps)
-        starts = window_starts(degraded.shape[-1], window_frames, hop_frames)
-        calls_per_step = math.ceil(degraded.shape[0] * len(starts) / window_batch_size)
-        sample = degraded
-        pred_original_sample = degraded
-        with self.progress_bar(total=num_inference_steps * calls_per_step) as progress:
+        self.scheduler.set_timesteps(plan.num_inference_steps)
+        starts = window_starts(degraded.shape[-1], plan.window_frames, plan.hop_frames)
+        calls_per_step = math.ceil(degraded.shape[0] * len(starts) / plan.window_batch_size)
+        sample = degraded.clone()
+        model_output = torch.empty_like(sample)
+        pred_original_sample = torch.empty_like(sample)
+        with self.progress_bar(total=plan.num_inference_steps * calls_per_step) as progress:
             for step_index, timestep in enumerate(self.scheduler.timesteps):
-                model_output = averaged_model_output(
+                averaged_model_output(
                     lambda windows, t=timestep: self._model(windows, t),
                     sample,
-                    window_frames,
-                    hop_frames,
-                    window_batch_size,
+                    plan.window_frames,
+                    plan.hop_frames,
+                    plan.window_batch_size,
+                    out=model_output,
                     on_batch_done=progress.update,
                 )
-                noise = None
-                if not self.scheduler.config.ot_ode:
-                    noise = self._channel_noise(noise_shape, channels, generator)
-                sample, pred_original_sample = self.scheduler.step(
-                    model_output,
-                    timestep,
-                    sample,
-                    return_dict=False,
-                    mask=mask,
-                    degraded_samples=degraded,
-                    noise=noise,
-                )
+                for chunk in _frame_chunks(sample.shape[-1]):
+                    sample[..., chunk], pred_original_sample[..., chunk] = self._step_chunk(
+                        model_output[..., chunk],
+                        timestep,
+                        sample[..., chunk],
+                        degraded[..., chunk],
+                        mask[..., chunk],
+                        plan,
+                        generator,
+                    )
                 if callback_on_step_end is not None:
                     tensors = {"sample": sample, "pred_original_sample": pred_original_sample}
                     replaced = callback_on_step_end(self, step_index, timestep, tensors) or {}
-                    sample = replaced.get("sample", sample)
+                    sample.copy_(replaced.get("sample", sample))
         return pred_original_sample
+
+    def _step_chunk(
+        self,
+        model_output: torch.Tensor,
+        timestep: torch.Tensor,
+        sample: torch.Tensor,
+        degraded: torch.Tensor,
+        mask: torch.Tensor,
+        plan: _SamplingPlan,
+        generator: torch.Generator | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One scheduler step on a chunk of frames, with one noise draw per item that the
+        channels share when `plan.noise_channels` is 1."""
+        items = plan.items
+        noise = None
+        if not self.scheduler.config.ot_ode:
+            shape = (items, plan.noise_channels, *sample.shape[1:])
+            noise = randn_tensor(shape, generator=generator)
+        prev_sample, pred_original_sample = self.scheduler.step(
+            model_output.unflatten(0, (items, -1)),
+            timestep,
+            sample.unflatten(0, (items, -1)),
+            return_dict=False,
+            mask=mask.unflatten(0, (items, -1)),
+            degraded_samples=degraded.unflatten(0, (items, -1)),
+            noise=noise,
+        )
+        return prev_sample.flatten(0, 1), pred_original_sample.flatten(0, 1)
 
     def _model(self, windows: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
         """One batch of windows through the UNet on its device and dtype."""
@@ -252,14 +388,6 @@ class A2SBPipeline(DiffusionPipeline):
         windows = windows.to(device=device, dtype=self.unet.dtype)
         timesteps = timestep.to(device=device, dtype=torch.float32).expand(windows.shape[0])
         return self.unet(windows, timesteps).sample
-
-    def _channel_noise(
-        self, noise_shape: tuple[int, ...], channels: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        """A standard normal draw `[items · channels, …]`, shared by the channels of an item
-        when `noise_shape[1]` is 1."""
-        noise = randn_tensor(noise_shape, generator=generator, device=torch.device("cpu"))
-        return noise.expand(noise_shape[0], channels, *noise_shape[2:]).flatten(0, 1)
 
     def _to_model_rate(self, audio: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
         """Validate the input and bring it to `[batch, channels, samples]` float32 at 44.1 kHz."""

@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from a2sb.training.config import TrainingConfig
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,29 +45,14 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_training(args: argparse.Namespace) -> int:
-    """Load the configuration of `args` and train (or print it); returns the exit code."""
+def config_from_arguments(args: argparse.Namespace) -> TrainingConfig:
+    """The configuration of `--config`, the overrides, `--init-from` and `--resume`."""
     # Imported here so that `a2sb --help` does not pay for torch and diffusers.
-    import yaml
-
-    from a2sb.training.config import config_to_dict, load_training_config
-    from a2sb.training.trainer import train
+    from a2sb.training.config import load_training_config
 
     overrides = list(args.overrides)
     if args.init_from is not None:
         overrides.append(f"model.init_from={args.init_from}")
     if args.resume is not None:
         overrides.append(f"checkpointing.resume_from={args.resume}")
-    config = load_training_config(args.config, overrides)
-    if args.print_config:
-        print(yaml.safe_dump(config_to_dict(config), sort_keys=False), end="")
-        return 0
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    result = train(config)
-    if result.pipeline_dir is not None:
-        logging.getLogger(__name__).info(
-            "trained %d steps; pipeline in %s", result.step, result.pipeline_dir
-        )
-    return 0
+    return load_training_config(args.config, overrides)

@@ -394,9 +394,14 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def config_to_yaml(config: TrainingConfig) -> str:
+    """The configuration as YAML text (loadable with `load_training_config`)."""
+    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
+
+
 def save_training_config(config: TrainingConfig, path: str | os.PathLike) -> None:
     """Write the resolved configuration as YAML (loadable with `load_training_config`)."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    Path(path).write_text(config_to_yaml(config))
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from accelerate.logging import get_logger
 from accelerate.utils import ProjectConfiguration, is_tensorboard_available, set_seed
 from diffusers.training_utils import EMAModel
 from torch.utils.data import DataLoader
@@ -51,7 +51,7 @@ from a2sb.training.objective import bridge_loss, make_bridge_batch, partition_sc
 from a2sb.training.seeding import BRIDGE_STREAM, torch_generator
 from a2sb.training.validation import build_validation_set, validation_losses
 
-logger = get_logger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,17 +94,18 @@ class Trainer:
                 project_dir=str(self.output_dir), logging_dir=str(self.output_dir / "logs")
             ),
         )
-        if tracker is None and config.tracking.report_to == "auto":
+        self.rank = self.accelerator.process_index
+        self.is_main_process = self.accelerator.is_main_process
+        if tracker is None and config.tracking.report_to == "auto" and self.is_main_process:
             logger.info(
                 "TensorBoard is not installed: metrics go to the log only "
-                "(pip install tensorboard to record them)",
-                main_process_only=True,
+                "(pip install tensorboard to record them)"
             )
-        self.rank = self.accelerator.process_index
         resume = resolve_resume(self.output_dir, config.checkpointing.resume_from)
         self.representation = build_representation(config)
         self.scan = self._scan_data()
-        logger.info("training data: %s", self.scan.summary(), main_process_only=True)
+        if self.is_main_process:
+            logger.info("training data: %s", self.scan.summary())
         self.validation_set = None
         if config.validation.interval_steps:
             self.validation_set = build_validation_set(config, self.scan.files)
@@ -128,7 +129,8 @@ class Trainer:
         if resume is not None:
             self.accelerator.load_state(str(resume))
             self.step = read_step(resume)
-            logger.info("resumed from %s at step %d", resume, self.step, main_process_only=True)
+            if self.is_main_process:
+                logger.info("resumed from %s at step %d", resume, self.step)
         self.batches = iter(self._data_loader(start_batch=self.step * self._accumulation))
 
     @property
@@ -144,7 +146,7 @@ class Trainer:
         """Train up to `max_steps`, checkpointing, validating and logging on the way; save the
         final pipeline (and push it to the Hub if configured)."""
         config = self.config
-        if self.accelerator.is_main_process:
+        if self.is_main_process:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             save_training_config(config, self.output_dir / "training_config.yaml")
             self.accelerator.init_trackers(config.tracking.project_name, _flat_config(config))
@@ -155,7 +157,7 @@ class Trainer:
             initial=self.step,
             total=config.max_steps,
             desc="training",
-            disable=not (config.progress_bar and self.accelerator.is_main_process),
+            disable=not (config.progress_bar and self.is_main_process),
         )
         while self.step < config.max_steps:
             loss = self.training_step()
@@ -183,8 +185,9 @@ class Trainer:
         result.pipeline_dir = self.output_dir / PIPELINE_FOLDER
         # Past the last barrier: a failing upload on the main process cannot hang the others.
         try:
-            if self.accelerator.is_main_process:
+            if self.is_main_process:
                 self.save_pipeline(result.pipeline_dir)
+                logger.info("trained %d steps; pipeline in %s", self.step, result.pipeline_dir)
                 if config.hub.push_to_hub:
                     upload_pipeline(result.pipeline_dir, config.hub, self.step)
         finally:
@@ -194,7 +197,7 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         """Validation losses of the current weights (main process; others return {})."""
         metrics = {}
-        if self.accelerator.is_main_process and self.validation_set is not None:
+        if self.is_main_process and self.validation_set is not None:
             unet = self.unet
             unet.eval()
             with self._ema_weights():
@@ -225,7 +228,7 @@ class Trainer:
         """Save the full state of every rank, and a ready pipeline, after the current step."""
         folder = checkpoint_path(self.output_dir, self.step)
         self.accelerator.save_state(str(folder))
-        if self.accelerator.is_main_process:
+        if self.is_main_process:
             self.save_pipeline(folder / PIPELINE_FOLDER)
             write_step(folder, self.step)
             for removed in remove_old_checkpoints(
@@ -304,7 +307,8 @@ class Trainer:
         mean = self.accelerator.reduce(local_mean, reduction="mean").item()
         learning_rate = self.optimizer.param_groups[0]["lr"]
         self.accelerator.log({"train/loss": mean, "train/lr": learning_rate}, step=self.step)
-        logger.info("step %d: loss %.5f", self.step, mean, main_process_only=True)
+        if self.is_main_process:
+            logger.info("step %d: loss %.5f", self.step, mean)
 
     def _data_loader(self, start_batch: int) -> DataLoader:
         stream = SegmentStream(

@@ -1,0 +1,71 @@
+"""Messages and progress bars of a long command, on stderr.
+
+The library reports through `logging` (e.g. the detected cutoff); `Console` shows the `a2sb`
+loggers' records and the command's own lines between the tqdm bars, each line prefixed by the
+process (`[1/2] `) when several processes share the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class Console:
+    """Where one process of a command writes its messages.
+
+    Attributes:
+        quiet: no progress bars and no information lines; warnings and errors still show.
+        process_index: this process among `num_processes`.
+        num_processes: with more than one, lines and bars start with `[index/count] `.
+    """
+
+    quiet: bool = False
+    process_index: int = 0
+    num_processes: int = 1
+
+    @property
+    def prefix(self) -> str:
+        """`[index/count] ` for several processes, else empty."""
+        if self.num_processes == 1:
+            return ""
+        return f"[{self.process_index + 1}/{self.num_processes}] "
+
+    def say(self, message: str) -> None:
+        """One information line on stderr (nothing if quiet)."""
+        if not self.quiet:
+            self.write(message)
+
+    def write(self, message: str) -> None:
+        """One line on stderr, between the progress bars, even if quiet."""
+        tqdm.write(f"{self.prefix}{message}", file=sys.stderr)
+
+    @contextmanager
+    def library_logs(self) -> Iterator[None]:
+        """Show the `a2sb` loggers' records here while inside: info and above, or warnings
+        only if quiet. The loggers are left as they were on the way out."""
+        logger = logging.getLogger("a2sb")
+        handler = _ConsoleHandler(self)
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING if self.quiet else logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+class _ConsoleHandler(logging.Handler):
+    def __init__(self, console: Console):
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.write(self.format(record))

@@ -1,0 +1,161 @@
+"""`a2sb restore`: restore many audio files, on one device or on many processes.
+
+    a2sb restore album/ -o restored/                  # bandwidth extension, cutoff detected
+    a2sb restore take.wav --gap 1:02.5-1:03           # inpaint a dropout
+    accelerate launch -m a2sb restore archive/ -o out # one process per GPU
+
+Options and inputs are checked before the model is loaded; a file that fails later does not
+stop the others. The work is done in `a2sb.cli.restore_batch`; docs/cli.md is the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from a2sb.cli.option_values import TASK_NAMES
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `restore` and its arguments."""
+    parser = subparsers.add_parser(
+        "restore",
+        help="restore audio files: re-create lost high frequencies, or fill gaps",
+        description=(
+            "Restore music files with A2SB: bandwidth extension re-creates the band above a "
+            "cutoff (detected, or given); inpainting re-creates the audio inside gaps. Inputs "
+            "are never overwritten: each result is written as <stem>.a2sb.<ext>. The default "
+            "model is NVIDIA's released A2SB (non-commercial licence), downloaded once."
+        ),
+    )
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="audio files, folders (searched recursively for wav, flac, ogg, mp3) or quoted "
+        "glob patterns ('album/**/*.flac')",
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=Path,
+        metavar="OUT_DIR",
+        help="folder for the results, mirroring the subfolders of folder and glob inputs "
+        "(default: next to each input)",
+    )
+    task = parser.add_argument_group("what to restore")
+    task.add_argument(
+        "--task",
+        choices=list(TASK_NAMES),
+        help="bandwidth-extension (bwe) or inpainting (inpaint); default: inpainting when "
+        "--gap is given, else bandwidth extension",
+    )
+    task.add_argument(
+        "--cutoff",
+        metavar="auto|HZ",
+        help="bandwidth extension: the highest frequency to keep, in Hz (8000 or 8k); "
+        "default auto: detected per file",
+    )
+    task.add_argument(
+        "--gap",
+        action="append",
+        metavar="START-END",
+        help="inpainting: a stretch to re-create, in seconds (62.5-63) or minutes:seconds "
+        "(1:02.5-1:03); repeat for several gaps",
+    )
+    model = parser.add_argument_group("model and sampling")
+    model.add_argument(
+        "--model",
+        metavar="ID_OR_PATH",
+        help="Hub repository or local folder of an A2SB pipeline, or of the release's ckpt "
+        "files (default: NVIDIA's released A2SB, nvidia/audio_to_audio_schrodinger_bridge)",
+    )
+    model.add_argument(
+        "--release-variant",
+        choices=["twosplit", "onesplit"],
+        default="twosplit",
+        help="for the released model: two partitions (the paper's best, default) or one",
+    )
+    model.add_argument(
+        "--trust-checkpoint",
+        action="store_true",
+        help="for the released model: unpickle its files fully if weights-only loading "
+        "refuses them; this can run code from the files, so use it only for files you trust",
+    )
+    model.add_argument(
+        "--steps",
+        type=int,
+        default=49,
+        metavar="N",
+        help="sampling steps (default 49: the paper's 50)",
+    )
+    model.add_argument(
+        "--seed",
+        type=int,
+        metavar="S",
+        help="seed of the noise, for repeatable results (default: a random seed per file)",
+    )
+    model.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="default auto: this process's GPU, else MPS, else the CPU",
+    )
+    model.add_argument(
+        "--dtype",
+        choices=["fp32", "bf16", "fp16"],
+        default="fp32",
+        help="precision of the model (default fp32; bf16 halves memory on recent GPUs)",
+    )
+    model.add_argument(
+        "--window-batch-size",
+        type=int,
+        default=4,
+        metavar="K",
+        help="windows of 3 s per model call; lower it if the GPU runs out of memory (default 4)",
+    )
+    model.add_argument(
+        "--window-frames",
+        type=int,
+        metavar="W",
+        help="advanced: STFT frames per model window (default 256, as the model was trained)",
+    )
+    model.add_argument(
+        "--hop-frames",
+        type=int,
+        metavar="H",
+        help="advanced: frames between window starts (default 128)",
+    )
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--output-format", choices=["wav", "flac"], default="wav", help="default wav"
+    )
+    output.add_argument(
+        "--bit-depth",
+        choices=["16", "24", "32f"],
+        default="24",
+        help="16 or 24-bit integer, or 32-bit float (wav only); default 24",
+    )
+    output.add_argument(
+        "--output-rate",
+        choices=["input", "44100"],
+        default="44100",
+        help="sampling rate of the results: 44100 (the model's, default) or each input's own",
+    )
+    output.add_argument(
+        "--overwrite", action="store_true", help="restore again files whose result exists"
+    )
+    output.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars or information lines"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Restore the files; returns 0 when every file was restored or skipped, 1 when any failed."""
+    # Imported here so that `a2sb --help` does not pay for torch, diffusers and accelerate.
+    from a2sb.cli.restore_batch import restore_batch
+
+    return restore_batch(args)

@@ -1,0 +1,222 @@
+"""The work of `a2sb restore`: check, split between processes, restore each file, summarise.
+
+Every option is checked, and every input found and named, before the model is loaded; a
+mistake there ends the command with one `a2sb: ...` line (exit code 2). A file that fails
+later (unreadable, out of memory, ...) is reported, the others go on, and the command ends with
+a summary and exit code 1.
+
+Under `accelerate launch` or `torchrun`, every process plans the same list of jobs and takes
+its share (`PartialState.split_between_processes`); each loads the model once on its own
+device, and the main process prints one summary gathered from all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import soundfile
+import torch
+from accelerate import PartialState
+from accelerate.utils import gather_object, parse_flag_from_env
+from diffusers.utils import logging as diffusers_logging
+from tqdm.auto import tqdm
+
+from a2sb.cli.console import Console
+from a2sb.cli.devices import TORCH_DTYPES, process_device, resolve_device_kind
+from a2sb.cli.inputs import RestoreJob, plan_jobs
+from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
+from a2sb.cli.summary import FileResult, any_failed, format_summary
+from a2sb.degradations import check_gaps
+from a2sb.errors import A2SBInputError
+from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.official_release import OFFICIAL_REPO_ID
+
+
+@dataclass(frozen=True)
+class AudioHeader:
+    """What a file's header says, read before any audio is decoded."""
+
+    sampling_rate: int
+    duration_s: float
+
+
+def restore_batch(args: argparse.Namespace) -> int:
+    """Check everything, restore this process's share of the files, print the summary.
+
+    Args:
+        args: the parsed options of `a2sb restore`.
+
+    Returns:
+        0 when every file was restored or skipped, 1 when any failed.
+    """
+    settings = settings_from_args(args)
+    jobs = plan_jobs(args.inputs, args.output_dir, args.output_format)
+    headers = {job.input_path: read_header(job.input_path) for job in jobs}
+    if settings.task == "inpainting":
+        check_gaps_inside_files(settings.gaps, headers)
+    device_kind = resolve_device_kind(args.device, parse_flag_from_env("ACCELERATE_USE_CPU"))
+
+    state = PartialState(cpu=device_kind == "cpu")
+    console = Console(args.quiet, state.process_index, state.num_processes)
+    with state.split_between_processes(jobs) as own_jobs:
+        own_jobs = list(own_jobs)
+    with console.library_logs():
+        results = restore_own_jobs(own_jobs, args, settings, headers, device_kind, state, console)
+    if state.num_processes > 1:
+        results = gather_object(results)
+    if state.is_main_process:
+        print(format_summary(results), flush=True)
+    state.wait_for_everyone()  # no process ends (and gets the others stopped) before the summary
+    return 1 if any_failed(results) else 0
+
+
+def restore_own_jobs(
+    jobs: list[RestoreJob],
+    args: argparse.Namespace,
+    settings: RestoreSettings,
+    headers: dict[Path, AudioHeader | None],
+    device_kind: str,
+    state: PartialState,
+    console: Console,
+) -> list[FileResult]:
+    """Restore this process's jobs, loading the model only if some output is missing.
+
+    Existing outputs are looked for here, after the split, as other processes write theirs.
+    """
+    pending = [job for job in jobs if settings.overwrite or not job.output_path.exists()]
+    with state.main_process_first():  # the first load may convert and cache the release
+        device = process_device(device_kind, state.local_process_index)
+        pipeline = load_pipeline(args, device, console) if pending else None
+    results = {job: skipped_result(job) for job in set(jobs) - set(pending)}
+    for job in _file_progress(pending, console):
+        results[job] = restore_one_file(pipeline, job, settings, headers[job.input_path], console)
+    return [results[job] for job in jobs]
+
+
+def read_header(path: Path) -> AudioHeader | None:
+    """The file's rate and duration; None when unreadable (the file then fails when loaded,
+    with the loader's message)."""
+    try:
+        info = soundfile.info(str(path))
+    except RuntimeError:
+        return None
+    return AudioHeader(int(info.samplerate), float(info.duration))
+
+
+def check_gaps_inside_files(
+    gaps: list[tuple[float, float]], headers: dict[Path, AudioHeader | None]
+) -> None:
+    """Refuse gaps that reach past the end of a readable input."""
+    for path, header in headers.items():
+        if header is None:
+            continue
+        try:
+            check_gaps(gaps, header.duration_s)
+        except A2SBInputError as error:
+            raise A2SBInputError(f"{path}: {error}, or leave this file out") from error
+
+
+def load_pipeline(args: argparse.Namespace, device: torch.device, console: Console) -> A2SBPipeline:
+    """The pipeline of `--model` on `device`, its progress bar set for this process."""
+    model = args.model or OFFICIAL_REPO_ID
+    console.say(f"loading {model} on {device} ({args.dtype})")
+    if args.quiet:
+        diffusers_logging.disable_progress_bar()
+    try:
+        pipeline = A2SBPipeline.from_pretrained(
+            model,
+            release_variant=args.release_variant,
+            trust_checkpoint=args.trust_checkpoint,
+            dtype=TORCH_DTYPES[args.dtype],
+        )
+    except OSError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise A2SBInputError(
+            f"cannot load the model {model} ({reason}); check the Hub id or the folder, and "
+            "the network (or pass a local folder)"
+        ) from error
+    pipeline.to(device)
+    pipeline.set_progress_bar_config(
+        desc=f"{console.prefix}steps × windows",
+        unit="window",
+        leave=False,
+        position=2 * console.process_index + 1,
+        disable=console.quiet,
+    )
+    return pipeline
+
+
+def restore_one_file(
+    pipeline: A2SBPipeline,
+    job: RestoreJob,
+    settings: RestoreSettings,
+    header: AudioHeader | None,
+    console: Console,
+) -> FileResult:
+    """Restore one file into a hidden partial file, renamed once complete.
+
+    Never raises: any failure of this file is its result, so that a batch goes on.
+    """
+    seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
+    console.say(f"{job.input_path} → {job.output_path}: {settings.describe(seed)}")
+    output_path = job.output_path
+    partial = output_path.with_name(f".{output_path.stem}.partial{output_path.suffix}")
+    input_rate = header.sampling_rate if header else None
+    started = time.monotonic()
+    try:
+        output = pipeline.restore_file(
+            job.input_path,
+            partial,
+            bit_depth=settings.bit_depth,
+            **settings.pipeline_arguments(seed, input_rate),
+        )
+        os.replace(partial, output_path)
+    except Exception as error:  # any failure is this file's result; the batch goes on
+        reason = failure_reason(error, settings)
+        console.say(f"failed: {job.input_path}: {reason}")
+        return FileResult(str(job.input_path), str(output_path), "failed", reason)
+    finally:
+        partial.unlink(missing_ok=True)
+    cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
+    elapsed = f"{time.monotonic() - started:.1f} s"
+    return FileResult(str(job.input_path), str(output_path), "restored", cutoff + elapsed)
+
+
+def skipped_result(job: RestoreJob) -> FileResult:
+    """The result of a file whose output exists (without `--overwrite`)."""
+    return FileResult(
+        str(job.input_path),
+        str(job.output_path),
+        "skipped",
+        f"{job.output_path} exists; pass --overwrite to restore it again",
+    )
+
+
+def failure_reason(error: Exception, settings: RestoreSettings) -> str:
+    """One line saying why a file failed, with the fix where one is known."""
+    if isinstance(error, A2SBInputError):
+        return str(error)
+    if isinstance(error, torch.OutOfMemoryError):
+        return (
+            f"out of accelerator memory with --window-batch-size {settings.window_batch_size}; "
+            "lower it, or pass --dtype bf16"
+        )
+    return f"{type(error).__name__}: {error}"
+
+
+def _file_progress(jobs: list[RestoreJob], console: Console) -> Iterable[RestoreJob]:
+    return tqdm(
+        jobs,
+        desc=f"{console.prefix}files",
+        unit="file",
+        position=2 * console.process_index,
+        disable=console.quiet,
+        file=sys.stderr,
+    )

@@ -1,0 +1,160 @@
+"""The options of `a2sb restore`, checked once, before any model is loaded."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from a2sb.audio import BitDepth
+from a2sb.cli.option_values import TASK_NAMES, parse_cutoff, parse_gap
+from a2sb.degradations import check_cutoff, check_gaps
+from a2sb.errors import A2SBInputError
+
+MODEL_SAMPLING_RATE = 44100
+"""The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """What to do to every file.
+
+    Attributes:
+        task: "bandwidth_extension" or "inpainting".
+        cutoff_hz: bandwidth extension: the highest kept frequency; None detects it per file.
+        gaps: inpainting: `(start_s, end_s)` pairs, sorted, not overlapping.
+        num_inference_steps: network calls per window.
+        seed: seeds each file's noise (the same seed for every file); None draws one per file.
+        window_batch_size: windows per model call.
+        window_frames: frames per model window; None keeps the pipeline's default.
+        hop_frames: frames between windows; None keeps the pipeline's default.
+        output_rate: "input" (each file's own rate) or 44100.
+        bit_depth: "16", "24" or "32f".
+        overwrite: restore again files whose output exists.
+    """
+
+    task: str
+    cutoff_hz: float | None
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    num_inference_steps: int = 49
+    seed: int | None = None
+    window_batch_size: int = 4
+    window_frames: int | None = None
+    hop_frames: int | None = None
+    output_rate: str = "44100"
+    bit_depth: BitDepth = "24"
+    overwrite: bool = False
+
+    def pipeline_arguments(self, seed: int, input_rate: int | None) -> dict[str, Any]:
+        """Keyword arguments of `A2SBPipeline.__call__` for one file.
+
+        Args:
+            seed: the file's seed.
+            input_rate: the file's sampling rate (used with `output_rate="input"`).
+        """
+        arguments: dict[str, Any] = {
+            "task": self.task,
+            "num_inference_steps": self.num_inference_steps,
+            "generator": torch.Generator().manual_seed(seed),
+            "window_batch_size": self.window_batch_size,
+            "output_sampling_rate": input_rate
+            if self.output_rate == "input"
+            else MODEL_SAMPLING_RATE,
+        }
+        if self.task == "bandwidth_extension":
+            arguments["cutoff_hz"] = self.cutoff_hz
+        else:
+            arguments["gaps"] = self.gaps
+        if self.window_frames is not None:
+            arguments["window_frames"] = self.window_frames
+        if self.hop_frames is not None:
+            arguments["hop_frames"] = self.hop_frames
+        return arguments
+
+    def describe(self, seed: int) -> str:
+        """The settings of one file, for its information line."""
+        if self.task == "bandwidth_extension":
+            cutoff = "auto" if self.cutoff_hz is None else f"{self.cutoff_hz:g} Hz"
+            what = f"bandwidth extension, cutoff {cutoff}"
+        else:
+            gaps = ", ".join(f"{start:g}-{end:g} s" for start, end in self.gaps)
+            what = f"inpainting {gaps}"
+        return (
+            f"{what}, {self.num_inference_steps} steps, seed {seed}, "
+            f"window batch {self.window_batch_size}"
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
+    """Check the options of `a2sb restore` and gather them.
+
+    The task defaults to inpainting when gaps are given, else bandwidth extension.
+
+    Raises:
+        A2SBInputError: options that contradict each other or lie out of range.
+    """
+    gaps = [parse_gap(text) for text in args.gap or []]
+    task = TASK_NAMES[args.task] if args.task else ("inpainting" if gaps else "bandwidth_extension")
+    if task == "bandwidth_extension" and gaps:
+        raise A2SBInputError(
+            "--gap is for inpainting, not bandwidth extension; pass --task inpaint, or drop --gap"
+        )
+    if task == "inpainting" and not gaps:
+        raise A2SBInputError(
+            "inpainting needs at least one --gap START-END (e.g. --gap 1:02.5-1:03)"
+        )
+    if task == "inpainting" and args.cutoff is not None:
+        raise A2SBInputError(
+            "--cutoff is for bandwidth extension, not inpainting; drop --cutoff, or pass --task bwe"
+        )
+    cutoff_hz = parse_cutoff(args.cutoff) if args.cutoff is not None else None
+    if cutoff_hz is not None:
+        check_cutoff(cutoff_hz, MODEL_SAMPLING_RATE)
+    if gaps:
+        gaps = check_gaps(gaps, math.inf)
+    _check_at_least("--steps", args.steps, 1)
+    _check_at_least("--window-batch-size", args.window_batch_size, 1)
+    if args.seed is not None:
+        _check_at_least("--seed", args.seed, 0)
+    if args.model is not None:
+        check_model_source(args.model)
+    if args.output_format == "flac" and args.bit_depth == "32f":
+        raise A2SBInputError(
+            "--bit-depth 32f needs --output-format wav (flac holds 16 or 24 bits); pass "
+            "--output-format wav, or --bit-depth 24"
+        )
+    return RestoreSettings(
+        task=task,
+        cutoff_hz=cutoff_hz,
+        gaps=gaps,
+        num_inference_steps=args.steps,
+        seed=args.seed,
+        window_batch_size=args.window_batch_size,
+        window_frames=args.window_frames,
+        hop_frames=args.hop_frames,
+        output_rate=args.output_rate,
+        bit_depth=args.bit_depth,
+        overwrite=args.overwrite,
+    )
+
+
+def check_model_source(model: str) -> None:
+    """Refuse a `--model` that names a local path that does not exist.
+
+    A Hub id is `owner/name`; anything else (`./x`, `/x/y`, `a/b/c`, `~/x`) is a path.
+    """
+    path = Path(model).expanduser()
+    looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~"))
+    if not path.exists() and not looks_like_hub_id:
+        raise A2SBInputError(
+            f"--model {model}: no such folder; check the path, or give a Hub id (owner/name)"
+        )
+
+
+def _check_at_least(option: str, value: int, minimum: int) -> None:
+    if value < minimum:
+        raise A2SBInputError(f"{option} {value} is below {minimum}; give {minimum} or more")

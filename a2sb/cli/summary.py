@@ -1,0 +1,48 @@
+"""What happened to each file of an `a2sb restore` run, and the summary printed at its end."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+FileStatus = Literal["restored", "skipped", "failed"]
+STATUSES: tuple[FileStatus, ...] = ("restored", "skipped", "failed")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome of one file.
+
+    Attributes:
+        input_path: the input as the user named it (or as found in a folder).
+        output_path: where the result was (or would have been) written.
+        status: "restored", "skipped" (the output existed) or "failed".
+        detail: for restored files the cutoff and time taken; for the others, why.
+    """
+
+    input_path: str
+    output_path: str
+    status: FileStatus
+    detail: str
+
+
+def format_result(result: FileResult) -> str:
+    """One line: `restored  in.wav → out.a2sb.wav (cutoff 8000 Hz, 12.3 s)`."""
+    if result.status == "restored":
+        return f"restored  {result.input_path} → {result.output_path} ({result.detail})"
+    return f"{result.status:<9} {result.input_path}: {result.detail}"
+
+
+def format_summary(results: list[FileResult]) -> str:
+    """A line per file, then the totals: `3 files: 1 restored, 1 skipped, 1 failed`."""
+    counts = Counter(result.status for result in results)
+    totals = ", ".join(f"{counts[status]} {status}" for status in STATUSES)
+    noun = "file" if len(results) == 1 else "files"
+    lines = [format_result(result) for result in results]
+    return "\n".join([*lines, f"{len(results)} {noun}: {totals}"])
+
+
+def any_failed(results: list[FileResult]) -> bool:
+    """Whether the run must end with exit code 1."""
+    return any(result.status == "failed" for result in results)

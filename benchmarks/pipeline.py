@@ -1,0 +1,140 @@
+"""Restoration speed and peak memory of A2SBPipeline against the audio's length.
+
+Each measurement runs in a fresh process (so that peak RSS is its own) and restores synthetic
+music with bandwidth extension at 4 kHz:
+
+- `--model null`: a stand-in network that returns zeros — everything but the network (STFT,
+  windows, averaging, scheduler steps): the pipeline's own cost and its memory growth.
+- `--model micro`: the smallest real RoPEUNet2DModel (tests/fakes.py), random weights.
+- `--model paper`: the paper configuration (565 M parameters), random weights, for a GPU.
+
+    python benchmarks/pipeline.py --model null --minutes 1 10 60 --channels 1 --steps 2
+    python benchmarks/pipeline.py --model micro --minutes 1 --steps 2
+    python benchmarks/pipeline.py --model paper --minutes 1 10 60 --dtype bf16 --steps 4  # GPU
+
+Prints a markdown table; `--output FILE` appends it to FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def build_pipeline(model: str, dtype: torch.dtype, device: str):
+    from diffusers import ConfigMixin, ModelMixin
+    from diffusers.configuration_utils import register_to_config
+
+    from a2sb.models import RoPEUNet2DModel, RoPEUNet2DOutput
+    from a2sb.pipelines import A2SBPipeline
+    from a2sb.schedulers import I2SBScheduler
+
+    class NullUNet(ModelMixin, ConfigMixin):
+        @register_to_config
+        def __init__(self, in_channels: int = 3):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, sample, timestep, return_dict=True):
+            return RoPEUNet2DOutput(sample=torch.zeros_like(sample))
+
+    if model == "null":
+        unet = NullUNet()
+    elif model == "micro":
+        sys.path.insert(0, str(REPO / "tests"))
+        from fakes import MICRO_UNET
+
+        unet = RoPEUNet2DModel(**MICRO_UNET)
+    else:
+        unet = RoPEUNet2DModel()
+    pipe = A2SBPipeline(unet.eval(), I2SBScheduler()).to(device=device, dtype=dtype)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def measure(args: argparse.Namespace, minutes: float) -> dict:
+    """In a child process: restore `minutes` of audio once; seconds and peak memories."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from synth import synth_music
+
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    pipe = build_pipeline(args.model, dtype, args.device)
+    audio = synth_music(int(minutes * 60 * 44100), channels=args.channels)
+    if args.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    pipe(
+        audio,
+        44100,
+        cutoff_hz=4000,
+        num_inference_steps=args.steps,
+        window_batch_size=args.window_batch_size,
+    )
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "peak_gpu_gib": torch.cuda.max_memory_allocated() / 2**30
+        if args.device == "cuda"
+        else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", choices=["null", "micro", "paper"], default="null")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
+    parser.add_argument("--channels", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--window-batch-size", type=int, default=4)
+    parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--output", help="markdown file to append the results to")
+    parser.add_argument("--child-minutes", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_minutes is not None:
+        print(json.dumps(measure(args, args.child_minutes)))
+        return
+
+    rows = []
+    for minutes in args.minutes:
+        command = [sys.executable, __file__, *sys.argv[1:], "--child-minutes", str(minutes)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        result = json.loads(output.strip().splitlines()[-1])
+        speed = minutes * 60 / result["seconds"]
+        gpu = "—" if result["peak_gpu_gib"] is None else f"{result['peak_gpu_gib']:.2f}"
+        rows.append(
+            f"| {minutes:g} | {result['seconds']:.1f} | {speed:.2f} | "
+            f"{result['peak_rss_gib']:.2f} | {gpu} |"
+        )
+    device = torch.cuda.get_device_name() if args.device == "cuda" else platform.machine()
+    lines = [
+        f"### Pipeline — model `{args.model}`, {args.channels} channel(s), {args.steps} steps, "
+        f"{args.dtype}, window batch {args.window_batch_size}, {args.device} ({device})",
+        "",
+        f"`python benchmarks/pipeline.py {' '.join(sys.argv[1:])}`",
+        "",
+        "| minutes of audio | seconds | audio s per s | peak RSS GiB | peak GPU GiB |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    if args.output:
+        with open(args.output, "a") as file:
+            file.write(report + "\n")
+
+
+if __name__ == "__main__":
+    main()

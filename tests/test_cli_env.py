@@ -1,0 +1,88 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from a2sb import __version__
+from a2sb.cli.env import cached_hub_models, converted_pipelines, format_section
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OFFICIAL = "nvidia/audio_to_audio_schrodinger_bridge"
+
+
+def cache_repo(hub_cache: Path, repo_id: str, files: dict[str, str]) -> None:
+    """A model repository in the Hub cache layout: blobs, a snapshot of links, refs/main."""
+    repo = hub_cache / f"models--{repo_id.replace('/', '--')}"
+    revision = "0" * 40
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(revision)
+    for index, (name, content) in enumerate(files.items()):
+        blob = repo / "blobs" / f"blob{index}"
+        blob.parent.mkdir(exist_ok=True)
+        blob.write_text(content)
+        link = repo / "snapshots" / revision / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+
+
+def test_a2sb_repositories_are_found_by_name_or_by_pipeline_class(tmp_path):
+    pipeline_index = json.dumps({"_class_name": "A2SBPipeline"})
+    cache_repo(tmp_path, OFFICIAL, {"ckpt/A2SB_onesplit_0.0_1.0_release.ckpt": "x"})
+    cache_repo(tmp_path, "someone/a2sb-strings", {"config.json": "{}"})
+    cache_repo(tmp_path, "someone/restorer", {"model_index.json": pipeline_index})
+    cache_repo(tmp_path, "someone/other", {"model_index.json": '{"_class_name": "Other"}'})
+    found = cached_hub_models(tmp_path, OFFICIAL)
+    assert [entry.split(" (")[0] for entry in found] == [
+        OFFICIAL,
+        "someone/a2sb-strings",
+        "someone/restorer",
+    ]
+    assert found[0].endswith(", 1 revision)")
+
+
+def test_missing_caches_hold_no_models(tmp_path):
+    assert cached_hub_models(tmp_path / "absent", OFFICIAL) == []
+    assert converted_pipelines(tmp_path / "absent") == []
+
+
+def test_only_complete_conversions_count(tmp_path):
+    (tmp_path / "done").mkdir()
+    (tmp_path / "done" / "model_index.json").write_text("{}")
+    (tmp_path / "done.partial").mkdir()
+    assert converted_pipelines(tmp_path) == [tmp_path / "done"]
+
+
+def test_section_aligns_values():
+    assert format_section("caches", [("Hub", "/a"), ("conversion", "/b")]) == (
+        "caches\n  Hub         /a\n  conversion  /b"
+    )
+
+
+def test_env_prints_versions_devices_caches_and_models(tmp_path):
+    hf_home = tmp_path / "hf"
+    converted = hf_home / "a2sb" / "converted" / "release-twosplit-abc"
+    converted.mkdir(parents=True)
+    (converted / "model_index.json").write_text("{}")
+    cache_repo(hf_home / "hub", OFFICIAL, {"ckpt/A2SB_onesplit_0.0_1.0_release.ckpt": "x"})
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("HF_HUB_CACHE", "HF_HOME")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "a2sb", "env"],
+        capture_output=True,
+        text=True,
+        env={**env, "HF_HOME": str(hf_home), "PYTHONPATH": str(REPO_ROOT)},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert f"  a2sb             {__version__}" in lines
+    for library in ("python", "torch", "diffusers", "accelerate", "huggingface_hub", "soxr"):
+        assert any(line.split()[:1] == [library] for line in lines), library
+    assert any(line.startswith("  libsndfile") for line in lines)
+    assert any(line.startswith("  CUDA") for line in lines)
+    assert f"  Hub cache         {hf_home / 'hub'}" in lines
+    assert f"  conversion cache  {hf_home / 'a2sb' / 'converted'}" in lines
+    assert any(line.startswith(f"  converted  {converted} (") for line in lines)
+    assert any(line.startswith(f"  Hub        {OFFICIAL} (") for line in lines)
