@@ -12,9 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
+from a2sb.cli import evaluate
 from a2sb.errors import A2SBInputError
 
-COMMAND_MODULES: list = []
+COMMAND_MODULES: list = [evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:
