@@ -2,9 +2,9 @@
 
 Each baseline is a `Restorer`: `(degraded [channels, samples], sampling_rate, task_info)` →
 restored float32 `[channels, samples]`. Bandwidth extension: `degraded` (the input as it is)
-and `sbr` (spectral band replication: the octave below the cutoff copied upward with a falling
-gain). Inpainting: `silence` (gaps left at zero) and `crossfade` (each gap filled with the
-audio just before it, cross-faded at the edges). `BASELINES` holds them by name.
+and `sbr` (spectral band replication: the octave below the cutoff copied upward, quieter the
+further it moves). Inpainting: `silence` (gaps left at zero) and `crossfade` (each gap filled
+with the audio just before it, cross-faded at the edges). `BASELINES` holds them by name.
 """
 
 from __future__ import annotations
@@ -39,29 +39,33 @@ def spectral_band_replication(
 ) -> np.ndarray:
     """Fill the empty band above the cutoff with copies of the octave below it.
 
-    In the STFT, bin k above the cutoff (first bin k_c = ⌊n_fft · f_c / sr⌋ + 1) takes the
-    complex value — magnitude and phase — of source bin k_c − W + ((k − k_c) mod W), the top
-    octave of the kept band (W = k_c − ⌊k_c / 2⌋ bins), scaled by a gain of
-    `gain_slope_db_per_octave` · log2(f_k / f_c) dB. Bins at or below the cutoff are kept.
+    In the STFT, bin k above the cutoff (the first is k_c = ⌊n_fft · f_c / sr⌋ + 1) takes the
+    complex value — magnitude and phase — of source bin k_s = k_c − W + ((k − k_c) mod W),
+    from the top octave of the kept band, scaled by `gain_slope_db_per_octave` · log2(k / k_s)
+    dB (a copy moved up one octave is 18 dB quieter). The shift k − k_s is a multiple of W, and
+    W ≈ k_c / 2 is a multiple of n_fft / hop (4): a bin moved by such a shift keeps a phase
+    advance per hop that is whole turns from its own, so overlapping frames add up instead of
+    cancelling. Bins at or below the cutoff are kept.
 
     Args:
         degraded: float32 `[channels, samples]`, band-limited at `task_info.cutoff_hz`.
         sampling_rate: its rate.
         task_info: carries `cutoff_hz`.
-        gain_slope_db_per_octave: level change per octave above the cutoff (−18 dB).
+        gain_slope_db_per_octave: level change per octave of transposition (−18 dB).
         n_fft, hop_length: the STFT of the copy.
 
     Returns:
         float32 `[channels, samples]`.
     """
-    cutoff_hz = task_info.cutoff_hz
     stft = ComplexSTFT(n_fft=n_fft, hop_length=hop_length, sampling_rate=sampling_rate)
     spectrum = stft.spectrum(torch.from_numpy(degraded))  # [channels, n_fft / 2 + 1, frames]
-    first_missing = int(n_fft * cutoff_hz // sampling_rate) + 1
-    source_width = first_missing - first_missing // 2
+    first_missing = int(n_fft * task_info.cutoff_hz // sampling_rate) + 1
+    coherent_step = n_fft // hop_length
+    half = first_missing - first_missing // 2
+    source_width = min(first_missing, max(coherent_step, half // coherent_step * coherent_step))
     missing = torch.arange(first_missing, spectrum.shape[1])
     source = first_missing - source_width + (missing - first_missing) % source_width
-    gain_db = gain_slope_db_per_octave * torch.log2(missing * (sampling_rate / n_fft) / cutoff_hz)
+    gain_db = gain_slope_db_per_octave * torch.log2(missing / source)
     spectrum[:, first_missing:] = spectrum[:, source] * (10 ** (gain_db / 20))[:, None]
     restored = stft.decode(
         stft.spectrum_to_tensor(spectrum[:, 1:]), degraded.shape[-1], dc_row=spectrum[:, 0]
