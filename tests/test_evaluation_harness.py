@@ -125,7 +125,7 @@ def test_summary_and_table(data_folder, tmp_path):
     (summary,) = summarize(results, [BWE_4K])
     assert summary.count == 2
     assert summary.means["lsd"] == pytest.approx(np.mean([r.lsd for r in results]))
-    table = format_table([summary], "identity")
+    table = format_table({"identity": [summary]})
     assert table.splitlines()[0].startswith("| model | condition | LSD")
     assert "| identity | bwe-4000Hz |" in table
 

@@ -83,6 +83,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="mix files down to mono (default) or give the restorer all their channels",
     )
     parser.add_argument("--device", default="cpu", help="torch device for the metrics")
+    parser.add_argument(
+        "--visqol",
+        action="store_true",
+        help="also score ViSQOL (needs `pip install visqol-python`; seconds per file)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -158,9 +163,10 @@ def run(args: argparse.Namespace) -> int:
         channels=args.channels,
         limit=args.limit,
         device=args.device,
+        visqol=args.visqol,
         progress_bar=True,
     )
-    print(format_table(summarize(results, conditions), args.model))
+    print(format_table({args.model: summarize(results, conditions)}))
     print(TABLE_NOTE)
     print(f"per-file results: {args.output}")
     return 0

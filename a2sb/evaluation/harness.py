@@ -38,6 +38,7 @@ from a2sb.evaluation.protocol import (
     degrade,
     gap_frames,
 )
+from a2sb.evaluation.visqol import visqol_api, visqol_moslqo
 
 EVALUATION_RATE = 44100
 """Every file is evaluated at this rate (the rate of the models and of the paper)."""
@@ -62,6 +63,7 @@ class FileResult:
             (None when the file holds nothing above the cutoff).
         sispec: SiSpec (eq. 22) in dB over all bins and frames.
         seconds: wall time of the restorer call.
+        visqol: ViSQOL MOS-LQO, when asked for.
     """
 
     file: str
@@ -72,6 +74,7 @@ class FileResult:
     lsd_missing: float | None
     sispec: float
     seconds: float
+    visqol: float | None = None
 
 
 def find_audio_files(folder: str | os.PathLike) -> list[Path]:
@@ -153,6 +156,7 @@ def evaluate(
     channels: ChannelMode = "mono",
     limit: int | None = None,
     device: torch.device | str = "cpu",
+    visqol: bool = False,
     progress_bar: bool = False,
 ) -> list[FileResult]:
     """Run `restorer` on every file of `data_folder` under every condition, resumably.
@@ -170,6 +174,7 @@ def evaluate(
         channels: "mono" (mix down) or "all" (keep every channel).
         limit: evaluate only the first `limit` files (sorted by path).
         device: where the metrics are computed.
+        visqol: also score ViSQOL (needs the optional package `visqol-python`; slow).
         progress_bar: show a tqdm bar over (file, condition) pairs.
 
     Returns:
@@ -177,12 +182,15 @@ def evaluate(
     """
     for condition in conditions:
         check_condition(condition, EVALUATION_RATE)
+    if visqol:
+        visqol_api()
     data_folder = Path(data_folder)
     files = find_audio_files(data_folder)[:limit]
     results_path = Path(results_path)
+    settings = {"channels": channels, "visqol": visqol}
     done = {
         (result.file, result.condition): result
-        for result in load_results(results_path, model_name, channels)
+        for result in load_results(results_path, model_name, settings)
     }
     manifest_bandwidths = read_manifest_bandwidths(data_folder)
     with tqdm(total=len(files) * len(conditions), disable=not progress_bar, unit="run") as bar:
@@ -208,48 +216,53 @@ def evaluate(
                         f"return the degraded input's shape {reference.shape}"
                     )
                 metrics = score(reference, restored, condition, task_info, bandwidth_hz, device)
+                if visqol:
+                    metrics["visqol"] = visqol_moslqo(reference, restored, EVALUATION_RATE)
                 done[(name, condition.name)] = FileResult(
                     name, condition.name, bandwidth_hz, **metrics, seconds=seconds
                 )
-                save_results(results_path, model_name, channels, list(done.values()))
+                save_results(results_path, model_name, settings, list(done.values()))
                 bar.update()
     names = [path.relative_to(data_folder).as_posix() for path in files]
     return [done[(name, c.name)] for name in names for c in conditions]
 
 
-def load_results(path: Path, model_name: str, channels: ChannelMode) -> list[FileResult]:
+def load_results(path: Path, model_name: str, settings: dict) -> list[FileResult]:
     """The results already in `path` (none if it does not exist).
 
+    Args:
+        path: the results file.
+        model_name: the model being evaluated.
+        settings: `{"channels": ..., "visqol": ...}` of this run.
+
     Raises:
-        A2SBInputError: the file is not a results file, or holds another model's results or
-            results made with another channel mode.
+        A2SBInputError: the file is not a results file, or holds results of another model or
+            made with other settings.
     """
     if not path.exists():
         return []
     try:
         content = json.loads(path.read_text())
         results = [FileResult(**result) for result in content["results"]]
-        saved_model, saved_channels = content["model"], content["channels"]
+        saved_model, saved_settings = content["model"], content["settings"]
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise A2SBInputError(
             f"{path} is not an a2sb evaluation results file ({error}); choose another --output"
         ) from error
-    if (saved_model, saved_channels) != (model_name, channels):
+    if (saved_model, saved_settings) != (model_name, settings):
         raise A2SBInputError(
-            f"{path} holds results of {saved_model} ({saved_channels} channels), not of "
-            f"{model_name} ({channels} channels); choose another --output to start afresh"
+            f"{path} holds results of {saved_model} with {saved_settings}, not of {model_name} "
+            f"with {settings}; choose another --output to start afresh"
         )
     return results
 
 
-def save_results(
-    path: Path, model_name: str, channels: ChannelMode, results: list[FileResult]
-) -> None:
+def save_results(path: Path, model_name: str, settings: dict, results: list[FileResult]) -> None:
     """Write the results file atomically (a crash leaves the previous version intact)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     content = {
         "model": model_name,
-        "channels": channels,
+        "settings": settings,
         "results": [asdict(result) for result in results],
     }
     partial = path.with_name(path.name + ".partial")

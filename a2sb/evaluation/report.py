@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from a2sb.evaluation.harness import FileResult
 from a2sb.evaluation.protocol import Condition
 
-METRICS = ("lsd", "lsd_in_bandwidth", "lsd_missing", "sispec", "seconds")
+METRICS = ("lsd", "lsd_in_bandwidth", "lsd_missing", "sispec", "visqol", "seconds")
 """The `FileResult` fields that are averaged per condition."""
 
 
@@ -47,19 +47,29 @@ def summarize(
     return summaries
 
 
-def format_table(summaries: Sequence[ConditionSummary], model_name: str) -> str:
-    """A markdown table, one row per condition: LSD (all, within the bandwidth, missing part),
-    SiSpec, file count and mean seconds per file."""
+def format_table(summaries_by_model: Mapping[str, Sequence[ConditionSummary]]) -> str:
+    """A markdown table, one row per model and condition: LSD (all, within the bandwidth,
+    missing part), SiSpec, ViSQOL (where measured), file count and mean seconds per file.
+
+    Args:
+        summaries_by_model: `{model name: its summaries}`, rows in this order.
+    """
+    with_visqol = any(
+        not math.isnan(summary.means["visqol"])
+        for summaries in summaries_by_model.values()
+        for summary in summaries
+    )
     columns = ["model", "condition", "LSD ↓", "LSD ≤ bw ↓", "LSD missing ↓", "SiSpec (dB) ↑"]
-    columns += ["files", "s/file"]
+    columns += ["ViSQOL ↑"] * with_visqol + ["files", "s/file"]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for summary in summaries:
-        means = summary.means
-        lines.append(
-            f"| {model_name} | {summary.condition} | {means['lsd']:.3f} | "
-            f"{means['lsd_in_bandwidth']:.3f} | {means['lsd_missing']:.3f} | "
-            f"{means['sispec']:.2f} | {summary.count} | {means['seconds']:.3f} |"
-        )
+    for model_name, summaries in summaries_by_model.items():
+        for summary in summaries:
+            means = summary.means
+            cells = [model_name, summary.condition, f"{means['lsd']:.3f}"]
+            cells += [f"{means['lsd_in_bandwidth']:.3f}", f"{means['lsd_missing']:.3f}"]
+            cells += [f"{means['sispec']:.2f}"] + [f"{means['visqol']:.3f}"] * with_visqol
+            cells += [str(summary.count), f"{means['seconds']:.3f}"]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
