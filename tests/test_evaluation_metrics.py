@@ -143,3 +143,22 @@ def test_band_profile_puts_a_2500_hz_sine_in_the_2_to_3_khz_band():
 
 def test_magnitude_spectrogram_shape_follows_the_paper_preset():
     assert magnitude_spectrogram(torch.zeros(3, 44100)).shape == (3, 1025, 87)
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_metrics_run_where_their_inputs_are(device):
+    waveform = torch.randn(2, 8192, generator=torch.Generator().manual_seed(0)).to(device)
+    reference = magnitude_spectrogram(waveform)
+    estimate = 10 * reference
+    frames = torch.ones(reference.shape[-1], dtype=torch.bool)
+    bins = frequency_bins(2048, 44100, up_to_hz=8000, device=device)
+    lsd = log_spectral_distance(reference, estimate, bins=bins, frames=frames)
+    assert lsd.device.type == device
+    torch.testing.assert_close(lsd.cpu(), torch.full((2,), 2.0))
+    assert scale_invariant_spectrogram_snr(reference, estimate).device.type == device
+    assert band_magnitude_profile(reference, 44100).magnitude_db.device.type == device
+    tensor = FactorizedSTFT().encode(waveform)
+    assert phase_error_statistics(tensor)["p99"].device.type == device

@@ -25,6 +25,7 @@ from a2sb.audio import AUDIO_EXTENSIONS, load_audio, resample, to_mono
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation.bandwidth import estimate_bandwidth_hz, read_manifest_bandwidths
 from a2sb.evaluation.metrics import (
+    N_FFT,
     frequency_bins,
     log_spectral_distance,
     magnitude_spectrogram,
@@ -122,27 +123,24 @@ def score(
     """
     reference_magnitude = magnitude_spectrogram(torch.from_numpy(reference).to(device))
     restored_magnitude = magnitude_spectrogram(torch.from_numpy(restored).to(device))
-    in_bandwidth = frequency_bins(2048, EVALUATION_RATE, up_to_hz=bandwidth_hz, device=device)
-    if condition.task == "inpainting":
-        missing = {"frames": gap_frames(task_info.gaps, reference.shape[-1], EVALUATION_RATE)}
-    else:
-        missing = {
-            "bins": frequency_bins(
-                2048,
-                EVALUATION_RATE,
-                above_hz=condition.cutoff_hz,
-                up_to_hz=bandwidth_hz,
-                device=device,
-            )
-        }
-    has_missing = "frames" in missing or bool(missing["bins"].any())
     pair = (reference_magnitude, restored_magnitude)
+    in_bandwidth = frequency_bins(N_FFT, EVALUATION_RATE, up_to_hz=bandwidth_hz, device=device)
+    if condition.task == "inpainting":
+        missing_frames = gap_frames(task_info.gaps, reference.shape[-1], EVALUATION_RATE)
+        lsd_missing = log_spectral_distance(*pair, frames=missing_frames).mean().item()
+    else:
+        missing_bins = frequency_bins(
+            N_FFT, EVALUATION_RATE, condition.cutoff_hz, bandwidth_hz, device=device
+        )
+        lsd_missing = (
+            log_spectral_distance(*pair, bins=missing_bins).mean().item()
+            if missing_bins.any()
+            else None
+        )
     return {
         "lsd": log_spectral_distance(*pair).mean().item(),
         "lsd_in_bandwidth": log_spectral_distance(*pair, bins=in_bandwidth).mean().item(),
-        "lsd_missing": (
-            log_spectral_distance(*pair, **missing).mean().item() if has_missing else None
-        ),
+        "lsd_missing": lsd_missing,
         "sispec": scale_invariant_spectrogram_snr(*pair).mean().item(),
     }
 
@@ -206,20 +204,8 @@ def evaluate(
             )
             for condition in pending:
                 bar.set_postfix_str(f"{name} {condition.name}", refresh=False)
-                degraded, task_info = degrade(reference, EVALUATION_RATE, condition)
-                start = time.perf_counter()
-                restored = np.asarray(restorer(degraded, EVALUATION_RATE, task_info), np.float32)
-                seconds = time.perf_counter() - start
-                if restored.shape != reference.shape:
-                    raise ValueError(
-                        f"the restorer returned shape {restored.shape} for {name}; it must "
-                        f"return the degraded input's shape {reference.shape}"
-                    )
-                metrics = score(reference, restored, condition, task_info, bandwidth_hz, device)
-                if visqol:
-                    metrics["visqol"] = visqol_moslqo(reference, restored, EVALUATION_RATE)
-                done[(name, condition.name)] = FileResult(
-                    name, condition.name, bandwidth_hz, **metrics, seconds=seconds
+                done[(name, condition.name)] = _restore_and_score(
+                    restorer, reference, name, condition, bandwidth_hz, device, visqol
                 )
                 save_results(results_path, model_name, settings, list(done.values()))
                 bar.update()
@@ -275,3 +261,28 @@ def _load_reference(path: Path, channels: ChannelMode) -> np.ndarray:
     waveform, sampling_rate = load_audio(path)
     waveform = resample(waveform, sampling_rate, EVALUATION_RATE)
     return to_mono(waveform) if channels == "mono" else waveform
+
+
+def _restore_and_score(
+    restorer: Restorer,
+    reference: np.ndarray,
+    name: str,
+    condition: Condition,
+    bandwidth_hz: float,
+    device: torch.device | str,
+    visqol: bool,
+) -> FileResult:
+    """Degrade `reference` `[channels, samples]`, restore it (timed), and score the result."""
+    degraded, task_info = degrade(reference, EVALUATION_RATE, condition)
+    start = time.perf_counter()
+    restored = np.asarray(restorer(degraded, EVALUATION_RATE, task_info), dtype=np.float32)
+    seconds = time.perf_counter() - start
+    if restored.shape != reference.shape:
+        raise ValueError(
+            f"the restorer returned shape {restored.shape} for {name}; it must return the "
+            f"degraded input's shape {reference.shape}"
+        )
+    metrics = score(reference, restored, condition, task_info, bandwidth_hz, device)
+    if visqol:
+        metrics["visqol"] = visqol_moslqo(reference, restored, EVALUATION_RATE)
+    return FileResult(name, condition.name, bandwidth_hz, **metrics, seconds=seconds)
