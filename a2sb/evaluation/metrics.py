@@ -194,7 +194,7 @@ def band_magnitude_profile(
     Args:
         magnitude: `[batch, n_fft / 2 + 1, frames]` from `magnitude_spectrogram`.
         sampling_rate: audio rate; the bands cover 0 to Nyquist, the last one possibly narrower.
-        band_width_hz: width of each band (Fig. 5 uses 1 kHz).
+        band_width_hz: width of each band, e.g. 1 kHz.
         frames: bool `[frames]` or `[batch, frames]`; None = all frames.
 
     Returns:
