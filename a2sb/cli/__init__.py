@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
-from a2sb.cli import assemble, convert, env, restore, train
+from a2sb.cli import assemble, convert, env, evaluate, restore, train
 from a2sb.errors import A2SBInputError
 
-COMMAND_MODULES: list = [restore, train, assemble, convert, env]
+COMMAND_MODULES: list = [restore, evaluate, train, assemble, convert, env]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,172 @@
+"""`a2sb evaluate`: score a baseline or a model over a folder of music (paper §4.1).
+
+    a2sb evaluate --model baseline:sbr --data music/ --task bwe --cutoffs 4000,8000 \\
+        --output results.json
+
+prints one row per condition (LSD, SiSpec, file count, seconds per file) and keeps every
+per-file result in the JSON file, which a rerun resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from a2sb.errors import A2SBInputError
+from a2sb.evaluation import (
+    BANDWIDTH_EXTENSION_CUTOFFS_HZ,
+    EVALUATION_RATE,
+    INPAINTING_GAPS_S,
+    TABLE_NOTE,
+    Condition,
+    Restorer,
+    Task,
+    evaluate,
+    find_audio_files,
+    format_table,
+    get_baseline,
+    summarize,
+)
+from a2sb.evaluation.protocol import check_condition
+
+BASELINE_PREFIX = "baseline:"
+
+TASK_NAMES: dict[str, Task] = {
+    "bandwidth-extension": "bandwidth_extension",
+    "bandwidth_extension": "bandwidth_extension",
+    "bwe": "bandwidth_extension",
+    "inpainting": "inpainting",
+    "inpaint": "inpainting",
+}
+"""What `--task` accepts, and the task each name means."""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `a2sb evaluate` and its arguments."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a restorer (baseline or model) on a folder of music",
+        description=(
+            "Degrade every file of a folder with the paper's protocol (bandwidth extension by "
+            "resampling to 2x the cutoff; inpainting with one gap centred in every 5 s), "
+            "restore it, and report LSD and SiSpec per condition. Results go to a JSON file "
+            "that a rerun resumes."
+        ),
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="baseline:degraded, baseline:sbr (bandwidth extension), baseline:silence, "
+        "baseline:crossfade (inpainting), or a model ID or path",
+    )
+    parser.add_argument(
+        "--data", required=True, help="folder of audio files (searched recursively)"
+    )
+    parser.add_argument(
+        "--task", required=True, help="bandwidth-extension (bwe) or inpainting (inpaint)"
+    )
+    parser.add_argument(
+        "--cutoffs",
+        default=",".join(f"{cutoff:g}" for cutoff in BANDWIDTH_EXTENSION_CUTOFFS_HZ),
+        help="bandwidth-extension cutoffs in Hz, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gaps",
+        default=",".join(f"{gap:g}" for gap in INPAINTING_GAPS_S),
+        help="inpainting gap lengths in seconds, comma-separated (default: %(default)s)",
+    )
+    parser.add_argument("--output", required=True, help="JSON results file (resumed if present)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N files")
+    parser.add_argument(
+        "--channels",
+        choices=["mono", "all"],
+        default="mono",
+        help="mix files down to mono (default) or give the restorer all their channels",
+    )
+    parser.add_argument("--device", default="cpu", help="torch device for the metrics")
+    parser.add_argument(
+        "--visqol",
+        action="store_true",
+        help="also score ViSQOL (needs `pip install visqol-python`; seconds per file)",
+    )
+    parser.set_defaults(run=run)
+
+
+def load_restorer(model_spec: str, task: Task, device: str = "cpu") -> Restorer:
+    """The restorer that `--model` names: `baseline:NAME`, or a model ID or path.
+
+    Args:
+        model_spec: `baseline:NAME`, a Hub model ID or a local folder.
+        task: the task it will restore.
+        device: where a model would run.
+
+    Raises:
+        A2SBInputError: an unknown baseline, a baseline for another task, or a model (model
+            evaluation needs the A2SBPipeline).
+    """
+    if model_spec.startswith(BASELINE_PREFIX):
+        return get_baseline(model_spec.removeprefix(BASELINE_PREFIX), task).restore
+    raise A2SBInputError(
+        f"cannot evaluate model {model_spec!r}: model evaluation needs the A2SBPipeline, which "
+        "this version of a2sb does not have yet; evaluate a baseline (--model baseline:sbr, "
+        "baseline:degraded, baseline:crossfade or baseline:silence) for now"
+    )
+
+
+def parse_task(name: str) -> Task:
+    """`--task` as a task, accepting the aliases of `TASK_NAMES`."""
+    if name not in TASK_NAMES:
+        raise A2SBInputError(
+            f"unknown task {name!r}; choose bandwidth-extension (bwe) or inpainting (inpaint)"
+        )
+    return TASK_NAMES[name]
+
+
+def parse_numbers(text: str, option: str, example: str) -> list[float]:
+    """A comma-separated list of numbers, e.g. `4000,8000`."""
+    try:
+        return [float(item) for item in text.split(",") if item.strip()]
+    except ValueError as error:
+        raise A2SBInputError(
+            f"{option} {text!r} is not a comma-separated list of numbers; write e.g. {example}"
+        ) from error
+
+
+def conditions_for(task: Task, cutoffs: str, gaps: str) -> list[Condition]:
+    """The conditions of `--task` with `--cutoffs` or `--gaps`, validated."""
+    if task == "bandwidth_extension":
+        values = parse_numbers(cutoffs, "--cutoffs", "4000,8000,12000")
+        conditions = [Condition(task, cutoff_hz=cutoff) for cutoff in values]
+    else:
+        values = parse_numbers(gaps, "--gaps", "0.3,0.5,1.0")
+        conditions = [Condition(task, gap_s=gap) for gap in values]
+    if not conditions:
+        raise A2SBInputError(f"no {'cutoffs' if task == 'bandwidth_extension' else 'gaps'} given")
+    for condition in conditions:
+        check_condition(condition, EVALUATION_RATE)
+    return conditions
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, print the table, and return 0."""
+    task = parse_task(args.task)
+    conditions = conditions_for(task, args.cutoffs, args.gaps)
+    if args.limit is not None and args.limit < 1:
+        raise A2SBInputError(f"--limit {args.limit} must be at least 1")
+    find_audio_files(args.data)
+    restorer = load_restorer(args.model, task, args.device)
+    results = evaluate(
+        restorer,
+        args.model,
+        args.data,
+        conditions,
+        args.output,
+        channels=args.channels,
+        limit=args.limit,
+        device=args.device,
+        visqol=args.visqol,
+        progress_bar=True,
+    )
+    print(format_table({args.model: summarize(results, conditions)}))
+    print(TABLE_NOTE)
+    print(f"per-file results: {args.output}")
+    return 0

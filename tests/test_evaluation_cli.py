@@ -1,0 +1,109 @@
+import json
+import re
+
+import pytest
+from synth import synth_music
+
+from a2sb.audio import save_audio
+from a2sb.cli import evaluate as evaluate_command
+from a2sb.cli import main
+
+RATE = 44100
+
+
+@pytest.fixture
+def data_folder(tmp_path):
+    folder = tmp_path / "music"
+    for index in range(2):
+        save_audio(folder / f"{index}.wav", synth_music(3 * RATE, seed=20 + index), RATE)
+    return folder
+
+
+def test_evaluate_baseline_end_to_end(data_folder, tmp_path, capsys):
+    output = tmp_path / "results.json"
+    argv = ["evaluate", "--model", "baseline:crossfade", "--data", str(data_folder)]
+    argv += ["--task", "inpaint", "--gaps", "0.3,0.5", "--output", str(output)]
+    assert main(argv) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("| model | condition | LSD")
+    assert table[2].startswith("| baseline:crossfade | inpainting-300ms |")
+    assert table[3].startswith("| baseline:crossfade | inpainting-500ms |")
+    assert table[2].split("|")[7].strip() == "2"  # files
+    saved = json.loads(output.read_text())
+    assert saved["model"] == "baseline:crossfade"
+    assert {(r["file"], r["condition"]) for r in saved["results"]} == {
+        (f"{i}.wav", c) for i in range(2) for c in ("inpainting-300ms", "inpainting-500ms")
+    }
+
+
+def test_rerun_calls_the_restorer_only_for_new_pairs(data_folder, tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def counting_loader(model_spec, task, device="cpu"):
+        def restorer(degraded, sampling_rate, task_info):
+            calls.append(task_info.cutoff_hz)
+            return degraded
+
+        return restorer
+
+    monkeypatch.setattr(evaluate_command, "load_restorer", counting_loader)
+    argv = ["evaluate", "--model", "my-model", "--data", str(data_folder), "--task", "bwe"]
+    argv += ["--output", str(tmp_path / "r.json")]
+    assert main([*argv, "--cutoffs", "4000", "--limit", "1"]) == 0
+    assert main([*argv, "--cutoffs", "4000,8000"]) == 0
+    assert calls == [4000, 8000, 4000, 8000]
+    assert "| my-model | bwe-8000Hz |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["--model", "baseline:zeros"],
+            "unknown baseline 'zeros'; choose one of baseline:degraded",
+        ),
+        (
+            ["--model", "baseline:crossfade"],
+            "baseline:crossfade restores inpainting, not bandwidth",
+        ),
+        (["--cutoffs", "4000,30000"], r"cutoff 30000 Hz is outside \(0, 22050\) Hz"),
+        (
+            ["--cutoffs", "4k"],
+            "--cutoffs '4k' is not a comma-separated list of numbers; write e.g.",
+        ),
+        (
+            ["--task", "inpaint", "--model", "baseline:silence", "--gaps", "6"],
+            "gap of 6 s does not fit",
+        ),
+        (["--task", "denoise"], "unknown task 'denoise'; choose bandwidth-extension"),
+        (
+            ["--model", "nvidia/audio-to-audio-schrodinger-bridge"],
+            "model evaluation needs the A2SBPipeline",
+        ),
+        (["--limit", "0"], "--limit 0 must be at least 1"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(data_folder, tmp_path, capsys, arguments, message):
+    argv = ["evaluate", "--model", "baseline:sbr", "--data", str(data_folder), "--task", "bwe"]
+    argv += ["--output", str(tmp_path / "r.json"), *arguments]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("a2sb: ")
+    assert error.count("\n") == 1
+    assert re.search(message, error)
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_empty_folder_exits_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = [
+        "evaluate",
+        "--model",
+        "baseline:sbr",
+        "--data",
+        str(tmp_path / "empty"),
+        "--task",
+        "bwe",
+    ]
+    assert main([*argv, "--output", str(tmp_path / "r.json")]) == 2
+    assert "holds no audio files" in capsys.readouterr().err
