@@ -39,7 +39,7 @@ def test_evaluate_baseline_end_to_end(data_folder, tmp_path, capsys):
 def test_rerun_calls_the_restorer_only_for_new_pairs(data_folder, tmp_path, monkeypatch, capsys):
     calls = []
 
-    def counting_loader(model_spec, task, device="cpu"):
+    def counting_loader(model_spec, task, *settings):
         def restorer(degraded, sampling_rate, task_info):
             calls.append(task_info.cutoff_hz)
             return degraded
@@ -77,8 +77,8 @@ def test_rerun_calls_the_restorer_only_for_new_pairs(data_folder, tmp_path, monk
         ),
         (["--task", "denoise"], "unknown task 'denoise'; choose bandwidth-extension"),
         (
-            ["--model", "nvidia/audio-to-audio-schrodinger-bridge"],
-            "model evaluation needs the A2SBPipeline",
+            ["--model", "someone/not-a-model", "--steps", "2"],
+            "cannot load someone/not-a-model from the Hugging Face Hub",
         ),
         (["--limit", "0"], "--limit 0 must be at least 1"),
     ],
@@ -107,3 +107,20 @@ def test_empty_folder_exits_2(tmp_path, capsys):
     ]
     assert main([*argv, "--output", str(tmp_path / "r.json")]) == 2
     assert "holds no audio files" in capsys.readouterr().err
+
+
+def test_evaluate_a_saved_pipeline_end_to_end(data_folder, tmp_path, capsys):
+    from fakes import micro_unet
+
+    from a2sb.pipelines import A2SBPipeline
+    from a2sb.schedulers import I2SBScheduler
+
+    A2SBPipeline(micro_unet(), I2SBScheduler()).save_pretrained(tmp_path / "model")
+    output = tmp_path / "results.json"
+    argv = ["evaluate", "--model", str(tmp_path / "model"), "--data", str(data_folder)]
+    argv += ["--task", "bwe", "--cutoffs", "4000", "--steps", "2", "--output", str(output)]
+    assert main(argv) == 0
+    row = capsys.readouterr().out.splitlines()[2].split("|")
+    assert row[2].strip() == "bwe-4000Hz"
+    assert float(row[3]) > 0  # LSD of a random network: finite and positive
+    assert row[7].strip() == "2"

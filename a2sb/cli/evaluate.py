@@ -10,23 +10,12 @@ per-file result in the JSON file, which a rerun resumes.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from a2sb.errors import A2SBInputError
-from a2sb.evaluation import (
-    BANDWIDTH_EXTENSION_CUTOFFS_HZ,
-    EVALUATION_RATE,
-    INPAINTING_GAPS_S,
-    TABLE_NOTE,
-    Condition,
-    Restorer,
-    Task,
-    evaluate,
-    find_audio_files,
-    format_table,
-    get_baseline,
-    summarize,
-)
-from a2sb.evaluation.protocol import check_condition
+
+if TYPE_CHECKING:
+    from a2sb.evaluation import Condition, Restorer, Task
 
 BASELINE_PREFIX = "baseline:"
 
@@ -66,13 +55,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--cutoffs",
-        default=",".join(f"{cutoff:g}" for cutoff in BANDWIDTH_EXTENSION_CUTOFFS_HZ),
-        help="bandwidth-extension cutoffs in Hz, comma-separated (default: %(default)s)",
+        help="bandwidth-extension cutoffs in Hz, comma-separated (default: the paper's "
+        "4000,8000,12000)",
     )
     parser.add_argument(
         "--gaps",
-        default=",".join(f"{gap:g}" for gap in INPAINTING_GAPS_S),
-        help="inpainting gap lengths in seconds, comma-separated (default: %(default)s)",
+        help="inpainting gap lengths in seconds, comma-separated (default: the paper's "
+        "0.3,0.5,1.0)",
     )
     parser.add_argument("--output", required=True, help="JSON results file (resumed if present)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N files")
@@ -82,7 +71,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="mono",
         help="mix files down to mono (default) or give the restorer all their channels",
     )
-    parser.add_argument("--device", default="cpu", help="torch device for the metrics")
+    parser.add_argument(
+        "--device", default="cpu", help="torch device for the model and the metrics"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=49, help="model: network calls per restoration (%(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="model: noise seed (%(default)s)")
+    parser.add_argument(
+        "--window-batch-size", type=int, default=4, help="model: windows per model call"
+    )
     parser.add_argument(
         "--visqol",
         action="store_true",
@@ -91,25 +89,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def load_restorer(model_spec: str, task: Task, device: str = "cpu") -> Restorer:
+def load_restorer(
+    model_spec: str,
+    task: Task,
+    device: str = "cpu",
+    num_inference_steps: int = 49,
+    seed: int = 0,
+    window_batch_size: int = 4,
+) -> Restorer:
     """The restorer that `--model` names: `baseline:NAME`, or a model ID or path.
 
     Args:
-        model_spec: `baseline:NAME`, a Hub model ID or a local folder.
+        model_spec: `baseline:NAME`, a Hub model ID or a local folder (an A2SB pipeline, or
+            the release's checkpoints).
         task: the task it will restore.
-        device: where a model would run.
+        device: where a model runs.
+        num_inference_steps: a model's network calls per restoration.
+        seed: a model's noise seed.
+        window_batch_size: a model's windows per call.
 
     Raises:
-        A2SBInputError: an unknown baseline, a baseline for another task, or a model (model
-            evaluation needs the A2SBPipeline).
+        A2SBInputError: an unknown baseline, a baseline for another task, or a model that
+            cannot be loaded.
     """
+    from a2sb.evaluation import get_baseline
+
     if model_spec.startswith(BASELINE_PREFIX):
         return get_baseline(model_spec.removeprefix(BASELINE_PREFIX), task).restore
-    raise A2SBInputError(
-        f"cannot evaluate model {model_spec!r}: model evaluation needs the A2SBPipeline, which "
-        "this version of a2sb does not have yet; evaluate a baseline (--model baseline:sbr, "
-        "baseline:degraded, baseline:crossfade or baseline:silence) for now"
-    )
+    from a2sb.evaluation.pipeline_restorer import pipeline_restorer
+    from a2sb.pipelines import A2SBPipeline
+
+    pipeline = A2SBPipeline.from_pretrained(model_spec).to(device)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline_restorer(pipeline, num_inference_steps, seed, window_batch_size)
 
 
 def parse_task(name: str) -> Task:
@@ -131,13 +143,25 @@ def parse_numbers(text: str, option: str, example: str) -> list[float]:
         ) from error
 
 
-def conditions_for(task: Task, cutoffs: str, gaps: str) -> list[Condition]:
-    """The conditions of `--task` with `--cutoffs` or `--gaps`, validated."""
+def conditions_for(task: Task, cutoffs: str | None, gaps: str | None) -> list[Condition]:
+    """The conditions of `--task` with `--cutoffs` or `--gaps` (the paper's when None)."""
+    from a2sb.evaluation import (
+        BANDWIDTH_EXTENSION_CUTOFFS_HZ,
+        EVALUATION_RATE,
+        INPAINTING_GAPS_S,
+        Condition,
+    )
+    from a2sb.evaluation.protocol import check_condition
+
     if task == "bandwidth_extension":
-        values = parse_numbers(cutoffs, "--cutoffs", "4000,8000,12000")
+        values = (
+            BANDWIDTH_EXTENSION_CUTOFFS_HZ
+            if cutoffs is None
+            else parse_numbers(cutoffs, "--cutoffs", "4000,8000,12000")
+        )
         conditions = [Condition(task, cutoff_hz=cutoff) for cutoff in values]
     else:
-        values = parse_numbers(gaps, "--gaps", "0.3,0.5,1.0")
+        values = INPAINTING_GAPS_S if gaps is None else parse_numbers(gaps, "--gaps", "0.3,0.5,1.0")
         conditions = [Condition(task, gap_s=gap) for gap in values]
     if not conditions:
         raise A2SBInputError(f"no {'cutoffs' if task == 'bandwidth_extension' else 'gaps'} given")
@@ -148,12 +172,16 @@ def conditions_for(task: Task, cutoffs: str, gaps: str) -> list[Condition]:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, and return 0."""
+    from a2sb.evaluation import TABLE_NOTE, evaluate, find_audio_files, format_table, summarize
+
     task = parse_task(args.task)
     conditions = conditions_for(task, args.cutoffs, args.gaps)
     if args.limit is not None and args.limit < 1:
         raise A2SBInputError(f"--limit {args.limit} must be at least 1")
     find_audio_files(args.data)
-    restorer = load_restorer(args.model, task, args.device)
+    restorer = load_restorer(
+        args.model, task, args.device, args.steps, args.seed, args.window_batch_size
+    )
     results = evaluate(
         restorer,
         args.model,

@@ -183,7 +183,16 @@ class A2SBPipeline(DiffusionPipeline):
                 f"{source} is neither a local folder nor a Hub repository id (owner/name); "
                 "check the path"
             )
-        return super().from_pretrained(source, **kwargs)
+        try:
+            return super().from_pretrained(source, **kwargs)
+        except OSError as error:
+            if Path(source).exists():
+                raise
+            raise A2SBInputError(
+                f"cannot load {source} from the Hugging Face Hub ({_first_line(error)}); check "
+                "the repository id and your network, or pass a local folder (a saved pipeline "
+                "with model_index.json, or the release's ckpt/ files)"
+            ) from error
 
     def restore_file(
         self,
@@ -258,6 +267,7 @@ class A2SBPipeline(DiffusionPipeline):
         self._check_call_arguments(task, gaps, output_type, window_frames, hop_frames)
         self._check_window_batch_size(window_batch_size)
         waveforms = self._to_model_rate(audio, sampling_rate)
+        input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
         flat = torch.from_numpy(waveforms.reshape(items * channels, samples))
         if task == "bandwidth_extension":
@@ -300,7 +310,11 @@ class A2SBPipeline(DiffusionPipeline):
         if output_type == "latent":
             audios = restored.unflatten(0, (items, channels))
         else:
-            audios = self._to_waveform(restored, dc_row, samples, output_rate, items, channels)
+            audios = self._to_waveform(restored, dc_row, samples, items, channels)
+            output_samples = round(input_samples * output_rate / sampling_rate)
+            audios = _resample_to_length(
+                audios, self.representation.sampling_rate, output_rate, output_samples
+            )
             audios = audios if output_type == "pt" else audios.numpy()
         if not return_dict:
             return audios, output_rate, cutoffs
@@ -441,17 +455,12 @@ class A2SBPipeline(DiffusionPipeline):
         restored: torch.Tensor,
         dc_row: torch.Tensor,
         samples: int,
-        output_rate: int,
         items: int,
         channels: int,
     ) -> torch.Tensor:
-        """Decode with the input's own DC row and resample to `output_rate`."""
+        """Decode with the input's own DC row: `[items, channels, samples]` at 44.1 kHz."""
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
-        waveform = waveform.reshape(items, channels, samples).numpy()
-        model_rate = self.representation.sampling_rate
-        if output_rate != model_rate:
-            waveform = np.stack([resample(item, model_rate, output_rate) for item in waveform])
-        return torch.from_numpy(waveform)
+        return waveform.reshape(items, channels, samples)
 
     @staticmethod
     def _check_call_arguments(
@@ -497,3 +506,19 @@ def _model_input_channels(unet: torch.nn.Module) -> int:
     if isinstance(unet, A2SBPartitionedModel):
         return unet.partitions[0].config.in_channels
     return unet.config.in_channels
+
+
+def _resample_to_length(
+    waveform: torch.Tensor, model_rate: int, rate: int, length: int
+) -> torch.Tensor:
+    """`[items, channels, samples]` at `model_rate` → at `rate`, exactly `length` samples long
+    (the input's duration; a resampler's rounding is cropped or padded away)."""
+    if rate != model_rate:
+        resampled = [resample(item, model_rate, rate) for item in waveform.numpy()]
+        waveform = torch.from_numpy(np.stack(resampled))
+    waveform = waveform[..., :length]
+    return torch.nn.functional.pad(waveform, (0, length - waveform.shape[-1]))
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
