@@ -132,7 +132,7 @@ def fill_missing(
     """
     if noise is None:
         noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    return x0 * (1 - mask) + mask * noise_std * noise
+    return torch.lerp(x0, noise_std * noise, mask)  # x0 + M (0.5 ε − x0)
 
 
 @dataclass(frozen=True)

@@ -280,7 +280,7 @@ class A2SBPipeline(DiffusionPipeline):
             mask = mask.expand(items * channels, -1, -1, -1)
 
         known = self.representation.encode(flat)
-        dc_row = self.representation.spectrum(flat)[:, 0] * (1 - mask[:, 0, 0])
+        dc_row = self.representation.spectrum(flat)[:, 0].clone() * (1 - mask[:, 0, 0])
         noise_channels = 1 if share_noise_across_channels else channels
         fill_noise = randn_tensor((items, noise_channels, *known.shape[1:]), generator=generator)
         degraded = fill_missing(
@@ -289,10 +289,11 @@ class A2SBPipeline(DiffusionPipeline):
             noise=fill_noise,
         ).flatten(0, 1)
         frames = known.shape[-1]
-        del known
+        del known, fill_noise
         total_frames = padded_frames(frames, window_frames, hop_frames)
+        degraded = tile_frames(degraded, total_frames)
         restored = self._sample(
-            tile_frames(degraded, total_frames),
+            degraded,
             tile_frames(mask, total_frames).bool(),
             _SamplingPlan(
                 items,
@@ -305,6 +306,7 @@ class A2SBPipeline(DiffusionPipeline):
             generator,
             callback_on_step_end,
         )[..., :frames]
+        del degraded
 
         output_rate = output_sampling_rate or self.representation.sampling_rate
         if output_type == "latent":
