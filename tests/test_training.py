@@ -267,3 +267,31 @@ def test_init_from_a_pipeline_of_another_representation_is_refused(tmp_path, mus
     init = f"model.init_from={pretrained}"
     with pytest.raises(A2SBInputError, match="set representation.* to the pipeline's values"):
         Trainer(tiny_config(tmp_path / "fine", music, init, "representation.magnitude_power=0.5"))
+
+
+def test_validation_restores_clips_and_scores_them(tmp_path, music):
+    restoration = [
+        "validation.interval_steps=1",
+        "validation.num_segments=2",
+        "validation.restored_clips=1",
+        "validation.restoration_steps=2",
+        "max_steps=1",
+    ]
+    result = train(tiny_config(tmp_path / "run", music, *restoration))
+    assert 0 < result.validation["validation/restored_lsd"] < 20
+    assert np.isfinite(result.validation["validation/restored_sispec"])
+    assert np.isfinite(result.validation["validation/loss"])
+
+
+def test_partition_run_skips_the_restoration_check(tmp_path, music):
+    restoration = ["validation.interval_steps=1", "validation.restored_clips=1", "max_steps=1"]
+    partition = "bridge.t_range=[0.5, 1.0]"
+    result = train(tiny_config(tmp_path / "run", music, partition, *restoration))
+    assert "validation/restored_lsd" not in result.validation
+    assert "validation/loss" in result.validation
+
+
+def test_more_restored_clips_than_segments_is_refused(tmp_path, music):
+    too_many = ["validation.num_segments=2", "validation.restored_clips=3"]
+    with pytest.raises(A2SBInputError, match="restored_clips 3 must lie in"):
+        tiny_config(tmp_path / "run", music, *too_many)

@@ -226,6 +226,11 @@ class ValidationConfig:
         t_values: times at which the loss is measured; None for five evenly spaced times
             inside `bridge.t_range`.
         seed: seed of the segments, masks and noise.
+        restored_clips: also restore this many of the segments with the current weights
+            (bandwidth extension, the evaluation protocol) and report their LSD and SiSpec;
+            0 for none. Needs a model for all t (`bridge.t_range` [0, 1]).
+        restoration_steps: sampling steps of those restorations.
+        restoration_cutoff_hz: their bandwidth-extension cutoff.
     """
 
     interval_steps: int = 1000
@@ -234,10 +239,18 @@ class ValidationConfig:
     num_segments: int = 8
     t_values: list[float] | None = None
     seed: int = 1234
+    restored_clips: int = 0
+    restoration_steps: int = 8
+    restoration_cutoff_hz: float = 4000.0
 
     def __post_init__(self) -> None:
         _require(self.interval_steps >= 0, "validation.interval_steps must be 0 or more")
         _require(self.num_segments >= 1, "validation.num_segments must be at least 1")
+        _require(
+            0 <= self.restored_clips <= self.num_segments,
+            f"validation.restored_clips {self.restored_clips} must lie in [0, num_segments]",
+        )
+        _require(self.restoration_steps >= 1, "validation.restoration_steps must be at least 1")
         _require(
             self.t_values is None or all(0.0 < t <= 1.0 for t in self.t_values),
             f"validation.t_values {self.t_values} must lie in (0, 1] (the target divides by "

@@ -49,7 +49,11 @@ from a2sb.training.hub import check_hub_access, upload_pipeline
 from a2sb.training.model_card import TrainingFacts, model_card
 from a2sb.training.objective import bridge_loss, make_bridge_batch, partition_scheduler
 from a2sb.training.seeding import BRIDGE_STREAM, torch_generator
-from a2sb.training.validation import build_validation_set, validation_losses
+from a2sb.training.validation import (
+    build_validation_set,
+    restoration_scores,
+    validation_losses,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +215,7 @@ class Trainer:
                     self.config.batch_size,
                     self.config.data.bandwidth_loss_mask,
                 )
+                metrics.update(self._restoration_scores())
             unet.train()
             self.accelerator.log(metrics, step=self.step)
             logger.info(
@@ -223,6 +228,30 @@ class Trainer:
             )
         self.accelerator.wait_for_everyone()
         return metrics
+
+    def _restoration_scores(self) -> dict[str, float]:
+        """LSD/SiSpec of a few restored validation segments; {} when not asked for, or when
+        this model serves only part of the times (it cannot restore alone)."""
+        settings = self.config.validation
+        if not settings.restored_clips:
+            return {}
+        if tuple(self.config.bridge.t_range) != (0.0, 1.0):
+            logger.info("no restoration check: a partition model cannot restore on its own")
+            return {}
+        pipeline = A2SBPipeline(
+            unet=self.unet,
+            scheduler=self.scheduler,
+            representation_config=json.loads(self.representation.to_json_string()),
+        )
+        pipeline.set_progress_bar_config(disable=True)
+        return restoration_scores(
+            pipeline,
+            self.validation_set,
+            settings.restored_clips,
+            settings.restoration_steps,
+            settings.restoration_cutoff_hz,
+            settings.seed,
+        )
 
     def save_checkpoint(self) -> Path:
         """Save the full state of every rank, and a ready pipeline, after the current step."""
