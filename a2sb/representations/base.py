@@ -14,15 +14,15 @@ from diffusers import ConfigMixin
 
 from a2sb.errors import A2SBInputError
 
-CHUNK_BINS = 2**16
-"""About how many bins are converted at a time between the complex spectrum and the tensor:
-whole frequency rows (contiguous in memory), few enough that the temporaries stay in cache
-instead of several full-length copies of a long recording."""
+CHUNK_FRAMES = 64
+"""Frames converted at a time between the complex spectrum and the tensor. The STFT's
+spectrum is stored frame by frame (the layout torch.stft returns and torch.istft reads fast),
+the tensor row by row; converting blocks of a few frames keeps that transposition and the
+temporaries in cache, instead of making full-length copies of a long recording."""
 
 
-def _row_chunks(rows: int, bins_per_row: int) -> list[slice]:
-    rows_per_chunk = max(1, CHUNK_BINS // bins_per_row)
-    return [slice(start, start + rows_per_chunk) for start in range(0, rows, rows_per_chunk)]
+def _frame_chunks(frames: int) -> list[slice]:
+    return [slice(start, start + CHUNK_FRAMES) for start in range(0, frames, CHUNK_FRAMES)]
 
 
 class STFTRepresentation(ConfigMixin):
@@ -85,9 +85,8 @@ class STFTRepresentation(ConfigMixin):
         tensor = spectrum.new_empty(
             batch, self.channels, self.freq_bins, frames, dtype=torch.float32
         )
-        rows = spectrum[:, 1:]
-        for chunk in _row_chunks(self.freq_bins, batch * frames):
-            tensor[:, :, chunk] = self.spectrum_to_tensor(rows[:, chunk])
+        for chunk in _frame_chunks(frames):
+            tensor[..., chunk] = self.spectrum_to_tensor(spectrum[:, 1:, chunk])
         return tensor
 
     def decode(
@@ -106,10 +105,11 @@ class STFTRepresentation(ConfigMixin):
         """
         self._check_tensor(tensor)
         batch, _, rows, frames = tensor.shape
-        spectrum = tensor.new_empty(batch, rows + 1, frames, dtype=torch.complex64)
+        frames_major = tensor.new_empty(batch, frames, rows + 1, dtype=torch.complex64)
+        spectrum = frames_major.transpose(1, 2)
         spectrum[:, 0] = 0 if dc_row is None else dc_row
-        for chunk in _row_chunks(rows, batch * frames):
-            spectrum[:, 1:][:, chunk] = self.tensor_to_spectrum(tensor[:, :, chunk].float())
+        for chunk in _frame_chunks(frames):
+            spectrum[:, 1:, chunk] = self.tensor_to_spectrum(tensor[..., chunk].float())
         return torch.istft(
             spectrum,
             n_fft=self.config.n_fft,
