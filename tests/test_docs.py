@@ -3,8 +3,9 @@
 - The blocks of one page run in page order in one subprocess (`tests/docs_runner.py`): python
   blocks share one namespace, like a notebook; bash blocks run with `bash -e`, the `a2sb`
   command on the PATH.
-- Not run: blocks fenced with another info string (```text, ```console, ```yaml, …), which
-  the docs keep for what needs a GPU, the Hub, several machines or an installation; and bash
+- Not run: blocks fenced with another info string (```text, ```console, ```yaml, and ```py
+  for Python that needs a GPU), which the docs keep for what needs a GPU, the Hub, several
+  machines or an installation; and bash
   blocks whose first command (after comment lines) starts with `python3 -m venv` or
   `pip install` (README's installation lines).
 - Each page runs in a fresh copy of a prepared folder that holds the files the examples name
@@ -117,7 +118,7 @@ def prepared(tmp_path_factory) -> Path:
     for name in ("Old Album/01.flac", "Old Album/02.flac", "archive/a/x.wav", "archive/y.wav"):
         write_music(work / name, 0.5)
     for index in range(2):
-        write_music(work / "music" / f"{index}.ogg", 1.0, channels=1)
+        write_music(work / "music" / f"{index}.ogg", 6.0, channels=1)  # a 2.5 s gap centre
     for index in range(2):
         write_music(root / "shared/data/devset" / f"{index}.flac", 6.0, channels=1, cutoff_hz=2e4)
     write_training_configs(work)
@@ -166,3 +167,11 @@ def test_code_blocks_are_found_with_their_lines():
     for line, block in readme.items():
         assert text[line - 1] == block["code"].splitlines()[0]
         assert not first_command(block["code"]).startswith(INSTALLATION)
+
+
+def test_troubleshooting_lists_every_error_message():
+    script = REPO / "docs" / "make_troubleshooting.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr + " (run python docs/make_troubleshooting.py)"
