@@ -8,6 +8,7 @@
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -26,11 +27,12 @@ def main(blocks_file: str) -> None:
     namespace = {"__name__": "__main__"}
     for block in json.loads(Path(blocks_file).read_text()):
         print(f"--- {block['path']}:{block['line']} ({block['language']})", flush=True)
+        start = time.perf_counter()
         if block["language"] == "python":
             run_python(block["code"], block["path"], block["line"], namespace)
         else:
             run_bash(block["code"], block["path"], block["line"])
-        sys.stdout.flush()
+        print(f"--- {time.perf_counter() - start:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ def prepared(tmp_path_factory) -> Path:
     work = root / "work"
     for name in ("song.wav", "song.flac", "song.mp3", "tape.flac", "song_8khz.wav"):
         write_music(work / name, 1.0)
-    write_music(work / "take3.wav", 4.0)
+    write_music(work / "take3.wav", 4.0, channels=2)  # one stereo file
     for name in ("Old Album/01.flac", "Old Album/02.flac", "archive/a/x.wav", "archive/y.wav"):
         write_music(work / name, 0.5)
     for index in range(2):
