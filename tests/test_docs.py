@@ -9,7 +9,7 @@
   blocks whose first command (after comment lines) starts with `python3 -m venv` or
   `pip install` (README's installation lines).
 - Each page runs in a fresh copy of a prepared folder that holds the files the examples name
-  (short synthesized music: `song.mp3`, `tape.flac`, `take3.wav`, `Old Album/`, …, tiny
+  (short synthesized mono music: `song.mp3`, `tape.flac`, `take3.wav`, `Old Album/`, …, tiny
   training configurations, and `../shared/data/devset`).
 - `A2SBPipeline.from_pretrained("nvidia/audio_to_audio_schrodinger_bridge")` resolves offline:
   `HF_HOME` points into the copy, whose conversion cache already holds a converted pipeline
@@ -73,7 +73,7 @@ def code_blocks(page: Path) -> list[dict]:
     return blocks
 
 
-def write_music(path: Path, seconds: float, channels: int = 2, cutoff_hz: float = 8000) -> None:
+def write_music(path: Path, seconds: float, channels: int = 1, cutoff_hz: float = 8000) -> None:
     """Synthesized music, brick-walled at `cutoff_hz` (a cutoff to detect), in path's format."""
     music = synth_music(int(seconds * RATE), RATE, channels, seed=len(path.name))
     spectrum = np.fft.rfft(music, axis=-1)
@@ -115,12 +115,12 @@ def prepared(tmp_path_factory) -> Path:
     for name in ("song.wav", "song.flac", "song.mp3", "tape.flac", "song_8khz.wav"):
         write_music(work / name, 1.0)
     write_music(work / "take3.wav", 4.0, channels=2)  # one stereo file
-    for name in ("Old Album/01.flac", "Old Album/02.flac", "archive/a/x.wav", "archive/y.wav"):
+    for name in ("Old Album/01.flac", "archive/a/take.wav"):
         write_music(work / name, 0.5)
     for index in range(2):
-        write_music(work / "music" / f"{index}.ogg", 6.0, channels=1)  # a 2.5 s gap centre
+        write_music(work / "music" / f"{index}.ogg", 6.0)  # holds a gap centred at 2.5 s
     for index in range(2):
-        write_music(root / "shared/data/devset" / f"{index}.flac", 6.0, channels=1, cutoff_hz=2e4)
+        write_music(root / "shared/data/devset" / f"{index}.flac", 6.0, cutoff_hz=2e4)
     write_training_configs(work)
     write_converted_release(root / "hf_home")
     (root / "site").mkdir()
