@@ -52,7 +52,8 @@ def spectral_band_replication(
         sampling_rate: its rate.
         task_info: carries `cutoff_hz`.
         gain_slope_db_per_octave: level change per octave of transposition (−18 dB).
-        n_fft, hop_length: the STFT of the copy.
+        n_fft: STFT size of the copy.
+        hop_length: STFT hop of the copy.
 
     Returns:
         float32 `[channels, samples]`.

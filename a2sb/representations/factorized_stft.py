@@ -20,7 +20,8 @@ def orthogonalize_phase(
     (1, 0), the phase of a zero bin.
 
     Args:
-        cos, sin: any shape, same shape.
+        cos: the cosine channel, any shape.
+        sin: the sine channel, the same shape.
 
     Returns:
         `(cos, sin)` with cos² + sin² = 1 everywhere.

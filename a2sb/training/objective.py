@@ -176,7 +176,8 @@ def masked_mse(
     Computed in float32. A batch whose weights are all zero gives 0 (and zero gradients).
 
     Args:
-        prediction, target: `[batch, channels, freq, frames]`.
+        prediction: the network output, `[batch, channels, freq, frames]`.
+        target: the regression target, the same shape.
         loss_weight: `[batch, 1, freq, frames]`, broadcast over the channels.
     """
     weight = loss_weight.float().expand_as(prediction)

@@ -1,0 +1,177 @@
+"""Every ```python and ```bash block of docs/*.md and README.md runs, so the docs cannot rot.
+
+- The blocks of one page run in page order in one subprocess (`tests/docs_runner.py`): python
+  blocks share one namespace, like a notebook; bash blocks run with `bash -e`, the `a2sb`
+  command on the PATH.
+- Not run: blocks fenced with another info string (```text, ```console, ```yaml, and ```py
+  for Python that needs a GPU), which the docs keep for what needs a GPU, the Hub, several
+  machines or an installation; and bash
+  blocks whose first command (after comment lines) starts with `python3 -m venv` or
+  `pip install` (README's installation lines).
+- Each page runs in a fresh copy of a prepared folder that holds the files the examples name
+  (short synthesized mono music: `song.mp3`, `tape.flac`, `take3.wav`, `Old Album/`, …, tiny
+  training configurations, and `../shared/data/devset`).
+- `A2SBPipeline.from_pretrained("nvidia/audio_to_audio_schrodinger_bridge")` resolves offline:
+  `HF_HOME` points into the copy, whose conversion cache already holds a converted pipeline
+  (where `converted_release` looks) with a stand-in UNet (`fakes.RecordingUNet`, instant).
+  diffusers loads components only from imported modules, so a `sitecustomize.py` on the
+  subprocess's PYTHONPATH imports `fakes`.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import yaml
+from fakes import MICRO_UNET, RecordingUNet
+from huggingface_hub import constants
+from synth import synth_music
+
+from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.official_release import (
+    OFFICIAL_REPO_ID,
+    _cache_name,
+    default_conversion_cache,
+)
+from a2sb.schedulers import I2SBScheduler
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+RUN = ("python", "bash")
+INSTALLATION = ("python3 -m venv", "pip install")
+RATE = 44100
+SEGMENT_SAMPLES = 15872
+"""32 STFT frames: the shortest segment the micro UNet's 5 levels accept."""
+
+
+def first_command(code: str) -> str:
+    return next((line for line in code.splitlines() if not line.startswith("#")), "")
+
+
+def code_blocks(page: Path) -> list[dict]:
+    """The blocks of a page that the test runs, with the line where their code starts."""
+    text = page.read_text()
+    blocks = []
+    for match in FENCE.finditer(text):
+        language, code = match.group(1), match.group(2)
+        if language not in RUN or (
+            language == "bash" and first_command(code).startswith(INSTALLATION)
+        ):
+            continue
+        line = text.count("\n", 0, match.start(2)) + 1
+        blocks.append(
+            {"language": language, "path": str(page.relative_to(REPO)), "line": line, "code": code}
+        )
+    return blocks
+
+
+def write_music(path: Path, seconds: float, channels: int = 1, cutoff_hz: float = 8000) -> None:
+    """Synthesized music, brick-walled at `cutoff_hz` (a cutoff to detect), in path's format."""
+    music = synth_music(int(seconds * RATE), RATE, channels, seed=len(path.name))
+    spectrum = np.fft.rfft(music, axis=-1)
+    spectrum[:, np.fft.rfftfreq(music.shape[-1], 1 / RATE) > cutoff_hz] = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.fft.irfft(spectrum, music.shape[-1], axis=-1).T, RATE)
+
+
+def write_training_configs(folder: Path) -> None:
+    """Tiny versions of the configurations that docs/training.md uses."""
+    tiny = {
+        "max_steps": 2,
+        "batch_size": 2,
+        "progress_bar": False,
+        "data": {"folders": ["music"], "segment_samples": SEGMENT_SAMPLES, "num_workers": 0},
+        "model": {"unet": dict(MICRO_UNET)},
+        "validation": {"interval_steps": 0},
+        "checkpointing": {"interval_steps": 0},
+        "tracking": {"report_to": "none"},
+    }
+    outputs = {"train": "runs/a2sb-pretrain", "pretrain": "runs/pretrain", "finetune": "runs/x"}
+    for name, output_dir in outputs.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump({**tiny, "output_dir": output_dir}))
+
+
+def write_converted_release(hf_home: Path) -> None:
+    """A converted 'release' in the conversion cache: the stand-in UNet, two partitions."""
+    cache = hf_home / default_conversion_cache().relative_to(constants.HF_HOME)
+    target = cache / _cache_name(OFFICIAL_REPO_ID, "twosplit")
+    A2SBPipeline(RecordingUNet(), I2SBScheduler(t_cutoffs=[0.5])).save_pretrained(target)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory) -> Path:
+    """`root/work` (the examples' folder), `root/hf_home`, `root/shared/data/devset`,
+    `root/site` (sitecustomize)."""
+    root = tmp_path_factory.mktemp("docs")
+    work = root / "work"
+    for name in ("song.wav", "song.flac", "song.mp3", "tape.flac", "song_8khz.wav"):
+        write_music(work / name, 1.0)
+    write_music(work / "take3.wav", 4.0, channels=2)  # one stereo file
+    for name in ("Old Album/01.flac", "archive/a/take.wav"):
+        write_music(work / name, 0.5)
+    for index in range(2):
+        write_music(work / "music" / f"{index}.ogg", 6.0)  # holds a gap centred at 2.5 s
+    for index in range(2):
+        write_music(root / "shared/data/devset" / f"{index}.flac", 6.0, cutoff_hz=2e4)
+    write_training_configs(work)
+    write_converted_release(root / "hf_home")
+    (root / "site").mkdir()
+    (root / "site" / "sitecustomize.py").write_text("import fakes  # noqa: F401\n")
+    return root
+
+
+def page_environment(root: Path) -> dict:
+    python_path = [str(REPO), str(REPO / "tests"), str(root / "site")]
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        "HF_HOME": str(root / "hf_home"),
+        "HF_HUB_OFFLINE": "1",
+        "NO_COLOR": "1",
+    }
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_code_blocks_of_page_run(page, prepared, tmp_path):
+    blocks = code_blocks(page)
+    if not blocks:
+        pytest.skip(f"{page.name} has no runnable blocks")
+    root = tmp_path / "root"
+    shutil.copytree(prepared, root)
+    blocks_file = root / "blocks.json"
+    blocks_file.write_text(json.dumps(blocks))
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "docs_runner.py"), str(blocks_file)],
+        cwd=root / "work",
+        env=page_environment(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+
+
+def test_code_blocks_are_found_with_their_lines():
+    readme = {block["line"]: block for block in code_blocks(REPO / "README.md")}
+    text = (REPO / "README.md").read_text().splitlines()
+    assert readme, "README.md has runnable blocks"
+    for line, block in readme.items():
+        assert text[line - 1] == block["code"].splitlines()[0]
+        assert not first_command(block["code"]).startswith(INSTALLATION)
+
+
+def test_troubleshooting_lists_every_error_message():
+    script = REPO / "docs" / "make_troubleshooting.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr + " (run python docs/make_troubleshooting.py)"
