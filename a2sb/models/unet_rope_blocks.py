@@ -146,24 +146,19 @@ class UNetLevel(nn.Module):
         return ordered
 
 
-def _fold_taps(kernel: torch.Tensor, dim: int, parity: int) -> torch.Tensor:
-    """Fold the 3 taps of a 3×3 kernel along `dim` into the 2 taps that one output parity sees.
-
-    After nearest ×2, output row 2i (parity 0) reads input rows (i−1, i) with taps (w₀, w₁ + w₂);
-    output row 2i+1 (parity 1) reads input rows (i, i+1) with taps (w₀ + w₁, w₂).
-    """
-    first, middle, last = kernel.unbind(dim)
-    taps = (first, middle + last) if parity == 0 else (first + middle, last)
-    return torch.stack(taps, dim)
+NEAREST_X2_TAP_FOLDING = (((1, 0, 0), (0, 1, 1)), ((1, 1, 0), (0, 0, 1)))
+"""P[parity, folded tap, kernel tap]: after nearest ×2, output row 2i (parity 0) reads input rows
+(i−1, i) with taps (w₀, w₁ + w₂); output row 2i+1 (parity 1) reads rows (i, i+1) with taps
+(w₀ + w₁, w₂). The same holds for columns."""
 
 
 class Upsample(nn.Module):
     """Nearest-neighbour ×2 in freq and frames, then a 3×3 conv to the next level's channels.
 
     Computed without building the ×2 map: y = conv3×3(nearest×2(x)) equals, for each output
-    parity (a, b), a 2×2 conv of x with the folded kernel K_ab (`_fold_taps` on rows, then on
-    columns): y[2i+a, 2j+b] = (K_ab ⋆ pad₁(x))[i+a, j+b]. The same linear map with 4/9 of the
-    multiply-adds and no full-size ×2 input.
+    parity (a, b), a 2×2 conv of x with the folded kernel K_ab[u, v] = Σ_kl P[a,u,k]·P[b,v,l]·w[k,l]
+    (P = `NEAREST_X2_TAP_FOLDING`): y[2i+a, 2j+b] = (K_ab ⋆ pad₁(x))[i+a, j+b]. The same linear
+    map with 4/9 of the multiply-adds and no full-size ×2 input.
     """
 
     def __init__(self, in_channels: int, out_channels: int):
@@ -172,14 +167,23 @@ class Upsample(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """`[batch, C_in, freq, frames]` → `[batch, C_out, 2·freq, 2·frames]`."""
-        batch, _, height, width = hidden_states.shape
-        upsampled = hidden_states.new_empty(batch, self.conv.out_channels, height, 2, width, 2)
+        batch, in_channels, height, width = hidden_states.shape
+        out_channels = self.conv.out_channels
+        weight = self.conv.weight
+        folding = torch.tensor(NEAREST_X2_TAP_FOLDING, dtype=weight.dtype, device=weight.device)
+        folding = torch.einsum("auk,bvl->abkluv", folding, folding).reshape(2, 2, 9, 4)
+        taps = weight.reshape(out_channels * in_channels, 9)
+        upsampled = hidden_states.new_empty(batch, out_channels, height, 2, width, 2)
         for row_parity in range(2):
-            row_kernel = _fold_taps(self.conv.weight, dim=2, parity=row_parity)
             for col_parity in range(2):
-                kernel = _fold_taps(row_kernel, dim=3, parity=col_parity)
-                parity = F.conv2d(hidden_states, kernel, self.conv.bias, padding=1)
+                kernel = taps @ folding[row_parity, col_parity]
+                parity = F.conv2d(
+                    hidden_states,
+                    kernel.view(out_channels, in_channels, 2, 2),
+                    self.conv.bias,
+                    padding=1,
+                )
                 upsampled[:, :, :, row_parity, :, col_parity] = parity[
                     :, :, row_parity : row_parity + height, col_parity : col_parity + width
                 ]
-        return upsampled.view(batch, self.conv.out_channels, 2 * height, 2 * width)
+        return upsampled.view(batch, out_channels, 2 * height, 2 * width)
