@@ -27,6 +27,11 @@ CONFIGS = {
     },
     "tiny": {"block_out_channels": [32, 32, 64, 64, 64, 64], "num_attention_heads": 1},
 }
+DEFAULT_SHAPES = {
+    "paper": [1, 3, 1024, 256],
+    "fixture-size": [1, 3, 1024, 256],
+    "tiny": [1, 3, 64, 64],
+}
 
 
 def measure(config_name: str, shape: list[int], runs: int) -> dict:
@@ -43,6 +48,7 @@ def measure(config_name: str, shape: list[int], runs: int) -> dict:
     durations = []
     with torch.inference_mode():
         model(sample, timestep)
+        first_forward_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         for _ in range(runs):
             start = time.perf_counter()
             model(sample, timestep)
@@ -53,6 +59,7 @@ def measure(config_name: str, shape: list[int], runs: int) -> dict:
         "parameters": parameters,
         "median_s": statistics.median(durations),
         "runs_s": durations,
+        "first_forward_rss_gib": first_forward_rss,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -82,17 +89,20 @@ def markdown(results: list[dict], command: str) -> str:
         f"torch {first['torch']} ({first['threads']} threads), fp32, `torch.inference_mode()`.",
         f"Command: `{command}`",
         "",
-        "Forward of one batch; median of timed runs after one warm-up; peak RSS of a fresh "
-        "process that builds the model with random weights and runs it.",
+        "Forward of one batch; median of timed runs after one warm-up forward. Peak RSS "
+        "(`ru_maxrss`) of a fresh process that builds the model with random weights: after the "
+        "warm-up forward, and after all runs.",
         "",
-        "| config | parameters | input | median forward (s) | runs (s) | peak RSS (GiB) |",
-        "|---|---:|---|---:|---|---:|",
+        "| config | parameters | input | median forward (s) | runs (s) "
+        "| peak RSS, first forward (GiB) | peak RSS, all runs (GiB) |",
+        "|---|---:|---|---:|---|---:|---:|",
     ]
     for result in results:
         runs = ", ".join(f"{duration:.2f}" for duration in result["runs_s"])
         lines.append(
             f"| {result['config']} | {result['parameters']:,} | {result['shape']} | "
-            f"{result['median_s']:.2f} | {runs} | {result['peak_rss_gib']:.2f} |"
+            f"{result['median_s']:.2f} | {runs} | {result['first_forward_rss_gib']:.2f} | "
+            f"{result['peak_rss_gib']:.2f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -111,8 +121,12 @@ def write_section(path: Path, section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--configs", nargs="+", default=["paper", "fixture-size", "tiny"])
-    parser.add_argument("--shape", type=int, nargs=4, default=[1, 3, 1024, 256])
+    parser.add_argument(
+        "--configs", nargs="+", choices=list(CONFIGS), default=["paper", "fixture-size", "tiny"]
+    )
+    parser.add_argument(
+        "--shape", type=int, nargs=4, help="input shape for every config (default: per config)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--write", type=Path, help="markdown file to write the section into")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -121,7 +135,10 @@ def main() -> None:
     if args.worker:
         print(json.dumps(measure(args.worker, args.shape, args.runs)))
         return
-    results = [measure_in_subprocess(name, args.shape, args.runs) for name in args.configs]
+    results = [
+        measure_in_subprocess(name, args.shape or DEFAULT_SHAPES[name], args.runs)
+        for name in args.configs
+    ]
     section = markdown(results, "python " + " ".join(sys.argv))
     print(section)
     if args.write:
