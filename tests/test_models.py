@@ -190,6 +190,17 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_input):
         torch.testing.assert_close(checkpointed[name], gradient, rtol=1e-5, atol=1e-6)
 
 
+def test_diffusers_default_checkpointing_trains_in_train_mode(tiny_input):
+    model = randomized(RoPEUNet2DModel(**TINY_CONFIG, dropout=0.0)).train()
+    plain = _gradients(model, tiny_input)
+    model.enable_gradient_checkpointing()
+    checkpointed = _gradients(model, tiny_input)
+    model.disable_gradient_checkpointing()
+    assert not model.is_gradient_checkpointing
+    for name, gradient in plain.items():
+        torch.testing.assert_close(checkpointed[name], gradient, rtol=1e-5, atol=1e-6)
+
+
 def test_dynamo_traces_forward_without_graph_breaks(tiny_model, tiny_input):
     compiled = torch.compile(tiny_model, backend="eager", fullgraph=True)
     with torch.no_grad():
