@@ -53,8 +53,9 @@ class ResidualBlock(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, conditioning: torch.Tensor) -> torch.Tensor:
         """`hidden_states` `[batch, C, freq, frames]`, `conditioning` `[batch, 144, freq, 1]`."""
-        # Fresh intermediates are updated in place: at most three full-size maps are alive at
-        # once in inference; under autograd, PyTorch saves what the backward pass needs.
+        # Fresh intermediates are updated in place, so that besides the input at most two
+        # full-size maps are alive in inference; under autograd, PyTorch keeps what the backward
+        # pass needs.
         h = self.conv1(F.silu(self.norm1(hidden_states), inplace=True))
         scale, shift = self.conditioning_proj(F.silu(conditioning)).chunk(2, dim=1)
         h = self.norm2(h).mul_(1 + scale).add_(shift)
