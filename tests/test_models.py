@@ -3,6 +3,7 @@ import time
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import TINY_CONFIG, randomized
 
 from a2sb.errors import A2SBInputError
@@ -14,6 +15,7 @@ from a2sb.models.embeddings import (
     frequency_embedding,
     time_embedding,
 )
+from a2sb.models.unet_rope_blocks import Upsample
 
 PAPER_RELEASED_ENTRIES = 565_544_851
 ROTARY_CONSTANTS = 9 * 16  # 9 attention blocks × 16 frequencies, not learned
@@ -77,16 +79,18 @@ def test_rotary_turns_pairs_by_row_then_column_angles():
 
 def test_tiny_forward_is_fast_and_keeps_shape(tiny_model):
     sample = torch.randn(1, 3, 64, 64)
-    durations = []
+    fastest = math.inf
     with torch.inference_mode():
-        for _ in range(3):
+        for _ in range(5):  # best of a few: the CI machine is shared
             start = time.perf_counter()
             output = tiny_model(sample, 0.5)
-            durations.append(time.perf_counter() - start)
+            fastest = min(fastest, time.perf_counter() - start)
+            if fastest < 1.0:
+                break
     assert isinstance(output, RoPEUNet2DOutput)
     assert output.sample.shape == (1, 3, 64, 64)
     assert torch.isfinite(output.sample).all()
-    assert min(durations) < 1.0
+    assert fastest < 1.0
 
 
 def test_scalar_timestep_equals_per_sample_timesteps(tiny_model, tiny_input):
@@ -186,6 +190,17 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_input):
         torch.testing.assert_close(checkpointed[name], gradient, rtol=1e-5, atol=1e-6)
 
 
+def test_diffusers_default_checkpointing_trains_in_train_mode(tiny_input):
+    model = randomized(RoPEUNet2DModel(**TINY_CONFIG, dropout=0.0)).train()
+    plain = _gradients(model, tiny_input)
+    model.enable_gradient_checkpointing()
+    checkpointed = _gradients(model, tiny_input)
+    model.disable_gradient_checkpointing()
+    assert not model.is_gradient_checkpointing
+    for name, gradient in plain.items():
+        torch.testing.assert_close(checkpointed[name], gradient, rtol=1e-5, atol=1e-6)
+
+
 def test_dynamo_traces_forward_without_graph_breaks(tiny_model, tiny_input):
     compiled = torch.compile(tiny_model, backend="eager", fullgraph=True)
     with torch.no_grad():
@@ -193,3 +208,10 @@ def test_dynamo_traces_forward_without_graph_breaks(tiny_model, tiny_input):
             compiled(tiny_input, torch.tensor([0.1, 0.6])).sample,
             tiny_model(tiny_input, torch.tensor([0.1, 0.6])).sample,
         )
+
+
+def test_upsample_equals_nearest_then_conv():
+    upsample = Upsample(8, 4).double()
+    hidden = torch.randn(2, 8, 5, 7, dtype=torch.float64)
+    expected = upsample.conv(F.interpolate(hidden, scale_factor=2.0, mode="nearest"))
+    torch.testing.assert_close(upsample(hidden), expected, rtol=0, atol=1e-12)

@@ -53,11 +53,14 @@ class ResidualBlock(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, conditioning: torch.Tensor) -> torch.Tensor:
         """`hidden_states` `[batch, C, freq, frames]`, `conditioning` `[batch, 144, freq, 1]`."""
-        h = self.conv1(F.silu(self.norm1(hidden_states)))
+        # Fresh intermediates are updated in place, so that besides the input at most two
+        # full-size maps are alive in inference; under autograd, PyTorch keeps what the backward
+        # pass needs.
+        h = self.conv1(F.silu(self.norm1(hidden_states), inplace=True))
         scale, shift = self.conditioning_proj(F.silu(conditioning)).chunk(2, dim=1)
-        h = self.norm2(h) * (1 + scale) + shift
-        h = self.conv2(self.dropout(F.silu(h)))
-        return hidden_states + h
+        h = self.norm2(h).mul_(1 + scale).add_(shift)
+        h = self.conv2(self.dropout(F.silu(h, inplace=True)))
+        return h.add_(hidden_states)
 
 
 class RoPEAttention(nn.Module):
@@ -81,8 +84,14 @@ class RoPEAttention(nn.Module):
         """`[batch, heads·d, freq, frames]` → `[batch, heads, freq, frames, d]`."""
         return features.unflatten(1, (self.num_heads, -1)).permute(0, 1, 3, 4, 2)
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """`hidden_states` `[batch, C, freq, frames]` → `[batch, C, freq, frames]`."""
+    def forward(
+        self, hidden_states: torch.Tensor, conditioning: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`hidden_states` `[batch, C, freq, frames]` → `[batch, C, freq, frames]`.
+
+        `conditioning` is ignored (attention is not conditioned); it is accepted so that every
+        block of a level is called the same way.
+        """
         batch, channels, height, width = hidden_states.shape
         normalized = self.norm(hidden_states)
         angles = axial_rotary_angles(height, width, hidden_states.device)
@@ -103,9 +112,8 @@ class UNetLevel(nn.Module):
     """The blocks of one resolution at a fixed channel count: residual block i, then attention i.
 
     Encoder and decoder levels are [Res, Attn, Res, Attn] (attention levels) or [Res, Res];
-    the middle is [Res, Attn, Res]. Resampling lives outside. With `gradient_checkpointing` set
-    (by `ModelMixin.enable_gradient_checkpointing`), each block is recomputed in the backward
-    pass instead of keeping its activations.
+    the middle is [Res, Attn, Res]. Resampling lives outside. The model runs the blocks itself
+    (`blocks()`), so that no caller keeps a level's input alive while the level runs.
     """
 
     def __init__(
@@ -128,24 +136,31 @@ class UNetLevel(nn.Module):
             RoPEAttention(channels, num_heads, norm_num_groups, norm_eps)
             for _ in range(num_attention_blocks)
         )
-        self.gradient_checkpointing = False
 
-    def _run(self, block: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() and self.gradient_checkpointing:
-            return self._gradient_checkpointing_func(block, *inputs)
-        return block(*inputs)
-
-    def forward(self, hidden_states: torch.Tensor, conditioning: torch.Tensor) -> torch.Tensor:
-        """`hidden_states` `[batch, C, freq, frames]`, `conditioning` `[batch, 144, freq, 1]`."""
+    def blocks(self) -> list[ResidualBlock | RoPEAttention]:
+        """The blocks in the order they run; each is called as `block(hidden_states, cond)`."""
+        ordered: list[ResidualBlock | RoPEAttention] = []
         for index, resnet in enumerate(self.resnets):
-            hidden_states = self._run(resnet, hidden_states, conditioning)
+            ordered.append(resnet)
             if index < len(self.attentions):
-                hidden_states = self._run(self.attentions[index], hidden_states)
-        return hidden_states
+                ordered.append(self.attentions[index])
+        return ordered
+
+
+NEAREST_X2_TAP_FOLDING = (((1, 0, 0), (0, 1, 1)), ((1, 1, 0), (0, 0, 1)))
+"""P[parity, folded tap, kernel tap]: after nearest ×2, output row 2i (parity 0) reads input rows
+(i−1, i) with taps (w₀, w₁ + w₂); output row 2i+1 (parity 1) reads rows (i, i+1) with taps
+(w₀ + w₁, w₂). The same holds for columns."""
 
 
 class Upsample(nn.Module):
-    """Nearest-neighbour ×2 in freq and frames, then a 3×3 conv to the next level's channels."""
+    """Nearest-neighbour ×2 in freq and frames, then a 3×3 conv to the next level's channels.
+
+    Computed without building the ×2 map: y = conv3×3(nearest×2(x)) equals, for each output
+    parity (a, b), a 2×2 conv of x with the folded kernel K_ab[u, v] = Σ_kl P[a,u,k]·P[b,v,l]·w[k,l]
+    (P = `NEAREST_X2_TAP_FOLDING`): y[2i+a, 2j+b] = (K_ab ⋆ pad₁(x))[i+a, j+b]. The same linear
+    map with 4/9 of the multiply-adds and no full-size ×2 input.
+    """
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
@@ -153,4 +168,23 @@ class Upsample(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """`[batch, C_in, freq, frames]` → `[batch, C_out, 2·freq, 2·frames]`."""
-        return self.conv(F.interpolate(hidden_states, scale_factor=2.0, mode="nearest"))
+        batch, in_channels, height, width = hidden_states.shape
+        out_channels = self.conv.out_channels
+        weight = self.conv.weight
+        folding = torch.tensor(NEAREST_X2_TAP_FOLDING, dtype=weight.dtype, device=weight.device)
+        folding = torch.einsum("auk,bvl->abkluv", folding, folding).reshape(2, 2, 9, 4)
+        taps = weight.reshape(out_channels * in_channels, 9)
+        upsampled = hidden_states.new_empty(batch, out_channels, height, 2, width, 2)
+        for row_parity in range(2):
+            for col_parity in range(2):
+                kernel = taps @ folding[row_parity, col_parity]
+                parity = F.conv2d(
+                    hidden_states,
+                    kernel.view(out_channels, in_channels, 2, 2),
+                    self.conv.bias,
+                    padding=1,
+                )
+                upsampled[:, :, :, row_parity, :, col_parity] = parity[
+                    :, :, row_parity : row_parity + height, col_parity : col_parity + width
+                ]
+        return upsampled.view(batch, out_channels, 2 * height, 2 * width)
