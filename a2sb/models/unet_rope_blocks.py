@@ -101,10 +101,13 @@ class RoPEAttention(nn.Module):
         attended = F.scaled_dot_product_attention(
             query.flatten(2, 3), key.flatten(2, 3), value.flatten(2, 3)
         )
+        # contiguous: with one head the reshape would be a channels-last view, on which
+        # oneDNN's bf16 stride-2 convolution on the CPU returns NaN for narrow maps.
         return (
             attended.unflatten(2, (height, width))
             .permute(0, 1, 4, 2, 3)
             .reshape(batch, channels, height, width)
+            .contiguous()
         )
 
 
