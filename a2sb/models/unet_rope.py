@@ -162,6 +162,19 @@ class RoPEUNet2DModel(ModelMixin, ConfigMixin):
             for level in range(self.num_levels + 1)
         ]
 
+        if sample.device.type == "cpu" and sample.dtype == torch.bfloat16:
+            # oneDNN's bf16 convolutions on the CPU return NaN for some shapes when run on
+            # several threads (torch 2.13); torch's native kernels are exact.
+            with torch.backends.mkldnn.flags(enabled=False, allow_tf32=False):
+                output = self._network(sample, conditionings)
+        else:
+            output = self._network(sample, conditionings)
+        if not return_dict:
+            return (output,)
+        return RoPEUNet2DOutput(sample=output)
+
+    def _network(self, sample: torch.Tensor, conditionings: list[torch.Tensor]) -> torch.Tensor:
+        """The UNet proper: `[batch, in_channels, freq, frames]` → `[batch, out_channels, …]`."""
         # Blocks run from here rather than from a level's own forward: a nested call would keep
         # each level's input alive while the level runs (a 128 MB map at level 0 of the paper
         # configuration on a [1, 3, 1024, 256] input).
@@ -183,11 +196,7 @@ class RoPEUNet2DModel(ModelMixin, ConfigMixin):
             for block in blocks.blocks():
                 hidden_states = self._run_block(block, hidden_states, conditionings[-1 - step])
             hidden_states = upsample(hidden_states)
-        output = self.conv_out(F.silu(self.norm_out(hidden_states)))
-
-        if not return_dict:
-            return (output,)
-        return RoPEUNet2DOutput(sample=output)
+        return self.conv_out(F.silu(self.norm_out(hidden_states)))
 
     def _run_block(
         self, block: nn.Module, hidden_states: torch.Tensor, conditioning: torch.Tensor
