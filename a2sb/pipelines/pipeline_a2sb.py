@@ -264,8 +264,9 @@ class A2SBPipeline(DiffusionPipeline):
         Returns:
             `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
         """
-        self._check_call_arguments(task, gaps, output_type, window_frames, hop_frames)
-        self._check_window_batch_size(window_batch_size)
+        self._check_call_arguments(
+            task, gaps, output_type, window_frames, hop_frames, window_batch_size
+        )
         waveforms = self._to_model_rate(audio, sampling_rate)
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
@@ -279,8 +280,10 @@ class A2SBPipeline(DiffusionPipeline):
             mask = inpainting_mask(self.representation, gaps, samples)
             mask = mask.expand(items * channels, -1, -1, -1)
 
-        known = self.representation.encode(flat)
-        dc_row = self.representation.spectrum(flat)[:, 0].clone() * (1 - mask[:, 0, 0])
+        spectrum = self.representation.spectrum(flat)
+        known = self.representation.encode_spectrum(spectrum)
+        dc_row = spectrum[:, 0] * (1 - mask[:, 0, 0])
+        del spectrum
         noise_channels = 1 if share_noise_across_channels else channels
         fill_noise = randn_tensor((items, noise_channels, *known.shape[1:]), generator=generator)
         degraded = fill_missing(
@@ -471,6 +474,7 @@ class A2SBPipeline(DiffusionPipeline):
         output_type: str,
         window_frames: int,
         hop_frames: int,
+        window_batch_size: int,
     ) -> None:
         if task not in TASKS:
             raise A2SBInputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
@@ -494,9 +498,6 @@ class A2SBPipeline(DiffusionPipeline):
                 f"hop_frames={hop_frames} must lie in (0, window_frames={window_frames}] so that "
                 "windows overlap or touch"
             )
-
-    @staticmethod
-    def _check_window_batch_size(window_batch_size: int) -> None:
         if window_batch_size < 1:
             raise A2SBInputError(
                 f"window_batch_size={window_batch_size} must be at least 1 (windows per model call)"

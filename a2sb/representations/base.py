@@ -80,7 +80,18 @@ class STFTRepresentation(ConfigMixin):
         Returns:
             float32 `[batch, channels, n_fft / 2, 1 + samples // hop]`.
         """
-        spectrum = self.spectrum(waveform)
+        return self.encode_spectrum(self.spectrum(waveform))
+
+    def encode_spectrum(self, spectrum: torch.Tensor) -> torch.Tensor:
+        """The model's tensor of a spectrum from `spectrum` (its DC row is dropped), for callers
+        that also need that spectrum and should not compute the STFT twice.
+
+        Args:
+            spectrum: complex `[batch, n_fft / 2 + 1, frames]`.
+
+        Returns:
+            float32 `[batch, channels, n_fft / 2, frames]`.
+        """
         batch, _, frames = spectrum.shape
         tensor = spectrum.new_empty(
             batch, self.channels, self.freq_bins, frames, dtype=torch.float32
