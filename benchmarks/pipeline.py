@@ -7,10 +7,12 @@ music with bandwidth extension at 4 kHz:
   windows, averaging, scheduler steps): the pipeline's own cost and its memory growth.
 - `--model micro`: the smallest real RoPEUNet2DModel (tests/fakes.py), random weights.
 - `--model paper`: the paper configuration (565 M parameters), random weights, for a GPU.
+- `--model bundled`: a2sb-small, the trained model that ships with the package.
 
     python benchmarks/pipeline.py --model null --minutes 1 10 60 --channels 1 --steps 2
     python benchmarks/pipeline.py --model micro --minutes 1 --steps 2
     python benchmarks/pipeline.py --model paper --minutes 1 10 60 --dtype bf16 --steps 4  # GPU
+    python benchmarks/pipeline.py --model bundled --minutes 1 --steps 8
 
 Prints a markdown table; `--output FILE` appends it to FILE.
 """
@@ -48,6 +50,10 @@ def build_pipeline(model: str, dtype: torch.dtype, device: str):
         def forward(self, sample, timestep, return_dict=True):
             return RoPEUNet2DOutput(sample=torch.zeros_like(sample))
 
+    if model == "bundled":
+        pipe = A2SBPipeline.from_pretrained().to(device=device, dtype=dtype)
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
     if model == "null":
         unet = NullUNet()
     elif model == "micro":
@@ -92,7 +98,7 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", choices=["null", "micro", "paper"], default="null")
+    parser.add_argument("--model", choices=["null", "micro", "paper", "bundled"], default="null")
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--channels", type=int, default=2)
     parser.add_argument("--steps", type=int, default=2)

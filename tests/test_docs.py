@@ -16,6 +16,9 @@
   (where `converted_release` looks) with a stand-in UNet (`fakes.RecordingUNet`, instant).
   diffusers loads components only from imported modules, so a `sitecustomize.py` on the
   subprocess's PYTHONPATH imports `fakes`.
+- The bundled a2sb-small (the default model) is replaced the same way: `sitecustomize.py`
+  points `a2sb.pipelines.bundled_model` at a stand-in pipeline, so the many restore examples
+  take no sampling time; `tests/test_bundled_model.py` runs the real one.
 """
 
 import json
@@ -35,6 +38,7 @@ from huggingface_hub import constants
 from synth import synth_music
 
 from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.official_release import (
     OFFICIAL_REPO_ID,
     _cache_name,
@@ -106,6 +110,23 @@ def write_converted_release(hf_home: Path) -> None:
     A2SBPipeline(RecordingUNet(), I2SBScheduler(t_cutoffs=[0.5])).save_pretrained(target)
 
 
+SITECUSTOMIZE = '''\
+from pathlib import Path
+
+import fakes  # noqa: F401
+from a2sb.pipelines import bundled_model
+
+bundled_model.files = lambda package: Path({package_root!r})
+'''
+"""Registers the stand-in UNet and replaces the bundled model's package root."""
+
+
+def write_bundled_stand_in(package_root: Path) -> None:
+    """A stand-in for the bundled a2sb-small, where `bundled_model_folder` will look."""
+    target = package_root / "bundled" / BUNDLED_MODEL_NAME
+    A2SBPipeline(RecordingUNet(), I2SBScheduler()).save_pretrained(target)
+
+
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory) -> Path:
     """`root/work` (the examples' folder), `root/hf_home`, `root/shared/data/devset`,
@@ -123,8 +144,11 @@ def prepared(tmp_path_factory) -> Path:
         write_music(root / "shared/data/devset" / f"{index}.flac", 6.0, cutoff_hz=2e4)
     write_training_configs(work)
     write_converted_release(root / "hf_home")
+    write_bundled_stand_in(root / "package")
     (root / "site").mkdir()
-    (root / "site" / "sitecustomize.py").write_text("import fakes  # noqa: F401\n")
+    (root / "site" / "sitecustomize.py").write_text(
+        SITECUSTOMIZE.format(package_root=str(root / "package"))
+    )
     return root
 
 

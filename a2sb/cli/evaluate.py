@@ -45,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--model",
         required=True,
         help="baseline:degraded, baseline:sbr (bandwidth extension), baseline:silence, "
-        "baseline:crossfade (inpainting), or a model ID or path",
+        "baseline:crossfade (inpainting), or a model: a2sb-small (bundled), a Hub ID or a path",
     )
     parser.add_argument(
         "--data", required=True, help="folder of audio files (searched recursively)"

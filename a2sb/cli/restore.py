@@ -27,7 +27,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "Restore music files with A2SB: bandwidth extension re-creates the band above a "
             "cutoff (detected, or given); inpainting re-creates the audio inside gaps. Inputs "
             "are never overwritten: each result is written as <stem>.a2sb.<ext>. The default "
-            "model is NVIDIA's released A2SB (non-commercial licence), downloaded once."
+            "model is a2sb-small, bundled with a2sb (offline); --model "
+            "nvidia/audio_to_audio_schrodinger_bridge gives the published quality "
+            "(non-commercial licence, downloaded once)."
         ),
     )
     parser.add_argument(
@@ -69,8 +71,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     model.add_argument(
         "--model",
         metavar="ID_OR_PATH",
-        help="Hub repository or local folder of an A2SB pipeline, or of the release's ckpt "
-        "files (default: NVIDIA's released A2SB, nvidia/audio_to_audio_schrodinger_bridge)",
+        help="a2sb-small (the small model bundled with a2sb, the default, offline), or a Hub "
+        "repository or local folder of an A2SB pipeline or of the release's ckpt files, e.g. "
+        "nvidia/audio_to_audio_schrodinger_bridge (NVIDIA's released A2SB: the published "
+        "quality, non-commercial licence)",
     )
     model.add_argument(
         "--release-variant",

@@ -36,7 +36,7 @@ from a2sb.cli.summary import FileResult, any_failed, format_summary
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
-from a2sb.pipelines.official_release import OFFICIAL_REPO_ID
+from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def check_gaps_inside_files(
 
 def load_pipeline(args: argparse.Namespace, device: torch.device, console: Console) -> A2SBPipeline:
     """The pipeline of `--model` on `device`, its progress bar set for this process."""
-    model = args.model or OFFICIAL_REPO_ID
+    model = args.model or BUNDLED_MODEL_NAME
     console.say(f"loading {model} on {device} ({args.dtype})")
     if args.quiet:
         diffusers_logging.disable_progress_bar()

@@ -14,6 +14,7 @@ from a2sb.audio import BitDepth
 from a2sb.cli.option_values import TASK_NAMES, parse_cutoff, parse_gap
 from a2sb.degradations import check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
+from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 
 MODEL_SAMPLING_RATE = 44100
 """The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""
@@ -145,13 +146,17 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
 def check_model_source(model: str) -> None:
     """Refuse a `--model` that names a local path that does not exist.
 
-    A Hub id is `owner/name`; anything else (`./x`, `/x/y`, `a/b/c`, `~/x`) is a path.
+    A Hub id is `owner/name`; anything else (`./x`, `/x/y`, `a/b/c`, `~/x`) is a path, except
+    the name of the bundled model.
     """
+    if model == BUNDLED_MODEL_NAME:
+        return
     path = Path(model).expanduser()
     looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~"))
     if not path.exists() and not looks_like_hub_id:
         raise A2SBInputError(
-            f"--model {model}: no such folder; check the path, or give a Hub id (owner/name)"
+            f"--model {model}: no such folder; check the path, or give a Hub id (owner/name) "
+            f"or {BUNDLED_MODEL_NAME}"
         )
 
 

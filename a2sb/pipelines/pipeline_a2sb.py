@@ -35,6 +35,11 @@ from a2sb.degradations import (
 )
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
+from a2sb.pipelines.bundled_model import (
+    BUNDLED_MODEL_NAME,
+    bundled_model_folder,
+    show_bundled_notice_once,
+)
 from a2sb.pipelines.multidiffusion import (
     averaged_model_output,
     padded_frames,
@@ -139,22 +144,25 @@ class A2SBPipeline(DiffusionPipeline):
     @classmethod
     def from_pretrained(
         cls,
-        pretrained_model_name_or_path: str | os.PathLike,
+        pretrained_model_name_or_path: str | os.PathLike | None = None,
         release_variant: ReleaseVariant = "twosplit",
         trust_checkpoint: bool = False,
         conversion_cache_dir: str | os.PathLike | None = None,
         release_num_attention_heads: int = 8,
         **kwargs: Any,
     ) -> A2SBPipeline:
-        """Load a saved pipeline, or the released NVIDIA checkpoints.
+        """Load a saved pipeline, the released NVIDIA checkpoints, or the bundled a2sb-small.
 
-        A folder or Hub repository with `model_index.json` loads as any diffusers pipeline.
-        The release (`nvidia/audio_to_audio_schrodinger_bridge`, or a local folder holding its
+        With no source (or `"a2sb-small"`), the small model that ships inside the package is
+        loaded, offline; see `a2sb.pipelines.bundled_model`. A folder or Hub repository with
+        `model_index.json` loads as any diffusers pipeline. The release
+        (`nvidia/audio_to_audio_schrodinger_bridge`, or a local folder holding its
         `ckpt/A2SB_*_release.ckpt` files) is downloaded, converted once and cached; see
         `a2sb.pipelines.official_release`.
 
         Args:
-            pretrained_model_name_or_path: Hub repository id or local folder.
+            pretrained_model_name_or_path: Hub repository id or local folder; None or
+                "a2sb-small" for the bundled model.
             release_variant: for the release: "twosplit" (two partitions, the paper's best)
                 or "onesplit".
             trust_checkpoint: for the release: unpickle fully if `weights_only` refuses.
@@ -165,8 +173,11 @@ class A2SBPipeline(DiffusionPipeline):
             **kwargs: passed to `DiffusionPipeline.from_pretrained` (`torch_dtype`,
                 `local_files_only`, `cache_dir`, …).
         """
-        source = str(pretrained_model_name_or_path)
-        if source == OFFICIAL_REPO_ID or is_release_folder(Path(source)):
+        source = str(pretrained_model_name_or_path or BUNDLED_MODEL_NAME)
+        if source == BUNDLED_MODEL_NAME:
+            show_bundled_notice_once()
+            source = str(bundled_model_folder())
+        elif source == OFFICIAL_REPO_ID or is_release_folder(Path(source)):
             show_licence_once()
             source = str(
                 converted_release(

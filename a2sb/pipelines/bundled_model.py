@@ -1,0 +1,47 @@
+"""a2sb-small: the small A2SB model that ships inside the package, the default model.
+
+`A2SBPipeline.from_pretrained()` with no argument and `a2sb restore` without `--model` load it
+from the installed package (`importlib.resources`), so restoration works offline. It was
+trained here on a CPU (recipe: `recipes/a2sb_small/`, model card: `README.md` beside the
+weights); NVIDIA's released model gives the published quality.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.resources import files
+from pathlib import Path
+
+from a2sb.errors import A2SBInputError
+from a2sb.pipelines.official_release import OFFICIAL_REPO_ID
+
+logger = logging.getLogger(__name__)
+
+BUNDLED_MODEL_NAME = "a2sb-small"
+
+BUNDLED_MODEL_NOTICE = (
+    f"Using {BUNDLED_MODEL_NAME}, the small model bundled with a2sb (trained on a CPU on free "
+    "game music; its model card gives its measured quality). For the published quality use "
+    f"--model {OFFICIAL_REPO_ID} (NVIDIA's released A2SB, non-commercial licence)."
+)
+
+_notice_shown = False
+
+
+def bundled_model_folder() -> Path:
+    """The folder of the bundled pipeline (`model_index.json`, `unet/`, `scheduler/`)."""
+    folder = files("a2sb").joinpath("bundled", BUNDLED_MODEL_NAME)
+    if not (isinstance(folder, Path) and (folder / "model_index.json").is_file()):
+        raise A2SBInputError(
+            f"the bundled model {BUNDLED_MODEL_NAME} is missing from this installation of a2sb "
+            f"(looked in {folder}); reinstall a2sb, or pass a model (e.g. {OFFICIAL_REPO_ID})"
+        )
+    return folder
+
+
+def show_bundled_notice_once() -> None:
+    """Log which model is used and where the published quality is, once per process."""
+    global _notice_shown
+    if not _notice_shown:
+        logger.warning(BUNDLED_MODEL_NOTICE)
+        _notice_shown = True
