@@ -86,3 +86,5 @@ def test_env_prints_versions_devices_caches_and_models(tmp_path):
     assert f"  conversion cache  {hf_home / 'a2sb' / 'converted'}" in lines
     assert any(line.startswith(f"  converted  {converted} (") for line in lines)
     assert any(line.startswith(f"  Hub        {OFFICIAL} (") for line in lines)
+    bundled = REPO_ROOT / "a2sb" / "bundled" / "a2sb-small"
+    assert any(line.startswith(f"  bundled    {bundled} (") for line in lines)

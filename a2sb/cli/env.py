@@ -19,6 +19,7 @@ from pathlib import Path
 from huggingface_hub import CachedRepoInfo, CacheNotFound, constants, scan_cache_dir
 
 from a2sb import __version__
+from a2sb.errors import A2SBInputError
 
 LIBRARIES = ("torch", "diffusers", "accelerate", "huggingface_hub", "soundfile", "soxr")
 """The libraries whose versions `a2sb env` prints, after a2sb and Python."""
@@ -45,14 +46,14 @@ def run(args: argparse.Namespace) -> int:
         "versions": version_rows(),
         "devices": device_rows(),
         "caches": [("Hub cache", str(hub_cache)), ("conversion cache", str(conversion_cache))],
-        "cached models": [
+        "models": [
+            ("bundled", describe_bundled_model()),
             *(
                 ("converted", describe_folder(path))
                 for path in converted_pipelines(conversion_cache)
             ),
             *(("Hub", repo) for repo in cached_hub_models(hub_cache, OFFICIAL_REPO_ID)),
-        ]
-        or [("none", "")],
+        ],
     }
     print("\n\n".join(format_section(title, rows) for title, rows in sections.items()))
     return 0
@@ -109,6 +110,16 @@ def cached_hub_models(hub_cache: Path, official_repo_id: str) -> list[str]:
             plural = "" if revisions == 1 else "s"
             found.append(f"{repo.repo_id} ({repo.size_on_disk_str}, {revisions} revision{plural})")
     return found
+
+
+def describe_bundled_model() -> str:
+    """`path (size)` of the bundled a2sb-small, or why it is missing."""
+    from a2sb.pipelines.bundled_model import bundled_model_folder
+
+    try:
+        return describe_folder(bundled_model_folder())
+    except A2SBInputError as error:
+        return str(error)
 
 
 def describe_folder(folder: Path) -> str:
