@@ -4,7 +4,8 @@ Each command lives in its own module of this package with two functions:
 `add_parser(subparsers)` registers its arguments (and `set_defaults(run=run)`), and
 `run(args) -> int` carries it out. A new command is one module added to `COMMAND_MODULES`.
 Errors a user can fix (`A2SBInputError`) are printed as one line, `a2sb: <message>`, with
-exit code 2 and no traceback.
+exit code 2 and no traceback. Before a command runs, glibc's malloc is told to keep freed memory
+(`a2sb.cli.allocator`), which makes CPU restoration markedly faster.
 """
 
 import argparse
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from a2sb import __version__
 from a2sb.cli import assemble, convert, env, evaluate, restore, train
+from a2sb.cli.allocator import keep_freed_memory
 from a2sb.errors import A2SBInputError
 
 COMMAND_MODULES: list = [restore, evaluate, train, assemble, convert, env]
@@ -41,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    keep_freed_memory()
     try:
         return args.run(args)
     except A2SBInputError as error:

@@ -1,0 +1,39 @@
+"""`keep_freed_memory`: a large tensor freed and allocated again is not faulted in again."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+REFILL = """
+import resource, sys, torch
+from a2sb.cli.allocator import keep_freed_memory
+tuned = keep_freed_memory() if sys.argv[1] == "tuned" else False
+torch.empty(2**24).fill_(1.0)  # 64 MB, freed at once
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+torch.empty(2**24).fill_(1.0)
+print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def page_faults_of_a_refill(mode: str) -> tuple[str, int]:
+    command = [sys.executable, "-c", REFILL, mode]
+    result = subprocess.run(
+        command, capture_output=True, text=True, check=True, cwd=REPO_ROOT, timeout=120
+    )
+    tuned, faults = result.stdout.split()
+    return tuned, int(faults)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_freed_tensor_memory_is_reused_without_page_faults():
+    tuned, faults_tuned = page_faults_of_a_refill("tuned")
+    _, faults_default = page_faults_of_a_refill("default")
+
+    assert tuned == "True"
+    pages = 2**26 // 4096
+    assert faults_default > pages // 2
+    assert faults_tuned < pages // 10
