@@ -21,7 +21,10 @@ AREAS = [  # (title, path prefixes below a2sb/)
     ("Audio files", ("audio.py", "cutoff_detection.py")),
     ("Restoring: cutoffs, gaps and pipeline arguments", ("degradations.py", "pipelines/pipeline")),
     ("The command line", ("cli/",)),
-    ("Models and the released checkpoints", ("models/", "pipelines/official_release.py")),
+    (
+        "Models, the bundled model and the released checkpoints",
+        ("models/", "pipelines/official_release.py", "pipelines/bundled_model.py"),
+    ),
     ("Representations and schedulers", ("representations/", "schedulers/")),
     ("Training", ("training/",)),
     ("Evaluation", ("evaluation/",)),

@@ -110,14 +110,14 @@ def write_converted_release(hf_home: Path) -> None:
     A2SBPipeline(RecordingUNet(), I2SBScheduler(t_cutoffs=[0.5])).save_pretrained(target)
 
 
-SITECUSTOMIZE = '''\
+SITECUSTOMIZE = """\
 from pathlib import Path
 
 import fakes  # noqa: F401
 from a2sb.pipelines import bundled_model
 
 bundled_model.files = lambda package: Path({package_root!r})
-'''
+"""
 """Registers the stand-in UNet and replaces the bundled model's package root."""
 
 
