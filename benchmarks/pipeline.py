@@ -12,7 +12,9 @@ music with bandwidth extension at 4 kHz:
     python benchmarks/pipeline.py --model null --minutes 1 10 60 --channels 1 --steps 2
     python benchmarks/pipeline.py --model micro --minutes 1 --steps 2
     python benchmarks/pipeline.py --model paper --minutes 1 10 60 --dtype bf16 --steps 4  # GPU
-    python benchmarks/pipeline.py --model bundled --minutes 1 --steps 8
+    python benchmarks/pipeline.py --model bundled --minutes 1 --steps 8 --keep-freed-memory
+
+`--keep-freed-memory` tunes glibc's malloc as the `a2sb` command does (`a2sb.cli.allocator`).
 
 Prints a markdown table; `--output FILE` appends it to FILE.
 """
@@ -73,6 +75,10 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
     sys.path.insert(0, str(REPO / "tests"))
     from synth import synth_music
 
+    if args.keep_freed_memory:
+        from a2sb.cli.allocator import keep_freed_memory
+
+        keep_freed_memory()
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     pipe = build_pipeline(args.model, dtype, args.device)
     audio = synth_music(int(minutes * 60 * 44100), channels=args.channels)
@@ -105,6 +111,7 @@ def main() -> None:
     parser.add_argument("--window-batch-size", type=int, default=4)
     parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--keep-freed-memory", action="store_true", help="as the a2sb command")
     parser.add_argument("--output", help="markdown file to append the results to")
     parser.add_argument("--child-minutes", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -126,7 +133,9 @@ def main() -> None:
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.machine()
     lines = [
         f"### Pipeline — model `{args.model}`, {args.channels} channel(s), {args.steps} steps, "
-        f"{args.dtype}, window batch {args.window_batch_size}, {args.device} ({device})",
+        f"{args.dtype}, window batch {args.window_batch_size}, {args.device} ({device}), "
+        f"{torch.get_num_threads()} thread(s)"
+        + (", malloc keeps freed memory" if args.keep_freed_memory else ""),
         "",
         f"`python benchmarks/pipeline.py {' '.join(sys.argv[1:])}`",
         "",
