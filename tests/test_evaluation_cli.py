@@ -55,6 +55,21 @@ def test_rerun_calls_the_restorer_only_for_new_pairs(data_folder, tmp_path, monk
     assert "| my-model | bwe-8000Hz |" in capsys.readouterr().out
 
 
+def test_a_model_rerun_with_other_steps_does_not_resume(data_folder, tmp_path, monkeypatch, capsys):
+    def loader(model_spec, task, *settings):
+        return lambda degraded, sampling_rate, task_info: degraded
+
+    monkeypatch.setattr(evaluate_command, "load_restorer", loader)
+    argv = ["evaluate", "--model", "my-model", "--data", str(data_folder), "--task", "bwe"]
+    argv += ["--cutoffs", "4000", "--limit", "1", "--output", str(tmp_path / "r.json")]
+    assert main([*argv, "--steps", "25"]) == 0
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["settings"] == {"channels": "mono", "visqol": False, "steps": 25, "seed": 0}
+
+    assert main([*argv, "--steps", "49"]) == 2
+    assert "'steps': 25" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

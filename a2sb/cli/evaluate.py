@@ -193,6 +193,9 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         visqol=args.visqol,
         progress_bar=True,
+        restorer_settings=None
+        if args.model.startswith(BASELINE_PREFIX)
+        else {"steps": args.steps, "seed": args.seed},
     )
     print(format_table({args.model: summarize(results, conditions)}))
     print(TABLE_NOTE)

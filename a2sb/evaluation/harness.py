@@ -156,6 +156,7 @@ def evaluate(
     device: torch.device | str = "cpu",
     visqol: bool = False,
     progress_bar: bool = False,
+    restorer_settings: dict | None = None,
 ) -> list[FileResult]:
     """Run `restorer` on every file of `data_folder` under every condition, resumably.
 
@@ -174,6 +175,8 @@ def evaluate(
         device: where the metrics are computed.
         visqol: also score ViSQOL (needs the optional package `visqol-python`; slow).
         progress_bar: show a tqdm bar over (file, condition) pairs.
+        restorer_settings: what else sets the restorer's output (a model's steps and seed);
+            recorded with the results, so that a rerun with other values does not resume them.
 
     Returns:
         The results of these files under these conditions, new and resumed, file by file.
@@ -185,7 +188,7 @@ def evaluate(
     data_folder = Path(data_folder)
     files = find_audio_files(data_folder)[:limit]
     results_path = Path(results_path)
-    settings = {"channels": channels, "visqol": visqol}
+    settings = {"channels": channels, "visqol": visqol, **(restorer_settings or {})}
     done = {
         (result.file, result.condition): result
         for result in load_results(results_path, model_name, settings)
@@ -219,7 +222,7 @@ def load_results(path: Path, model_name: str, settings: dict) -> list[FileResult
     Args:
         path: the results file.
         model_name: the model being evaluated.
-        settings: `{"channels": ..., "visqol": ...}` of this run.
+        settings: `{"channels": ..., "visqol": ..., **restorer_settings}` of this run.
 
     Raises:
         A2SBInputError: the file is not a results file, or holds results of another model or
