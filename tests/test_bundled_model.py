@@ -85,6 +85,7 @@ def test_which_model_is_used_is_said_once(caplog, monkeypatch):
     assert len(notices) == 1
     assert f"--model {OFFICIAL_REPO_ID}" in notices[0]
     assert "non-commercial" in notices[0]
+    assert f"model card: {bundled_model.bundled_model_folder() / 'README.md'}" in notices[0]
 
 
 def test_a_restore_without_model_uses_the_bundled_model(tmp_path, capsys):

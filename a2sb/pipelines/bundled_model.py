@@ -20,9 +20,10 @@ logger = logging.getLogger(__name__)
 BUNDLED_MODEL_NAME = "a2sb-small"
 
 BUNDLED_MODEL_NOTICE = (
-    f"Using {BUNDLED_MODEL_NAME}, the small model bundled with a2sb (trained on a CPU on free "
-    "game music; its model card gives its measured quality). For the published quality use "
-    f"--model {OFFICIAL_REPO_ID} (NVIDIA's released A2SB, non-commercial licence)."
+    f"Using {BUNDLED_MODEL_NAME}, the small model bundled with a2sb: trained on a CPU on free "
+    "game music, far below the published quality (model card: {model_card}). For the "
+    f"published quality use --model {OFFICIAL_REPO_ID} (NVIDIA's released A2SB, "
+    "non-commercial licence)."
 )
 
 _notice_shown = False
@@ -39,9 +40,9 @@ def bundled_model_folder() -> Path:
     return folder
 
 
-def show_bundled_notice_once() -> None:
+def show_bundled_notice_once(folder: Path) -> None:
     """Log which model is used and where the published quality is, once per process."""
     global _notice_shown
     if not _notice_shown:
-        logger.warning(BUNDLED_MODEL_NOTICE)
+        logger.warning(BUNDLED_MODEL_NOTICE.format(model_card=folder / "README.md"))
         _notice_shown = True

@@ -175,8 +175,9 @@ class A2SBPipeline(DiffusionPipeline):
         """
         source = str(pretrained_model_name_or_path or BUNDLED_MODEL_NAME)
         if source == BUNDLED_MODEL_NAME:
-            show_bundled_notice_once()
-            source = str(bundled_model_folder())
+            folder = bundled_model_folder()
+            show_bundled_notice_once(folder)
+            source = str(folder)
         elif source == OFFICIAL_REPO_ID or is_release_folder(Path(source)):
             show_licence_once()
             source = str(
