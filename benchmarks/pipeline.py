@@ -53,19 +53,19 @@ def build_pipeline(model: str, dtype: torch.dtype, device: str):
             return RoPEUNet2DOutput(sample=torch.zeros_like(sample))
 
     if model == "bundled":
-        pipe = A2SBPipeline.from_pretrained().to(device=device, dtype=dtype)
-        pipe.set_progress_bar_config(disable=True)
-        return pipe
-    if model == "null":
-        unet = NullUNet()
-    elif model == "micro":
-        sys.path.insert(0, str(REPO / "tests"))
-        from fakes import MICRO_UNET
-
-        unet = RoPEUNet2DModel(**MICRO_UNET)
+        pipe = A2SBPipeline.from_pretrained()
     else:
-        unet = RoPEUNet2DModel()
-    pipe = A2SBPipeline(unet.eval(), I2SBScheduler()).to(device=device, dtype=dtype)
+        if model == "null":
+            unet = NullUNet()
+        elif model == "micro":
+            sys.path.insert(0, str(REPO / "tests"))
+            from fakes import MICRO_UNET
+
+            unet = RoPEUNet2DModel(**MICRO_UNET)
+        else:
+            unet = RoPEUNet2DModel()
+        pipe = A2SBPipeline(unet.eval(), I2SBScheduler())
+    pipe = pipe.to(device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

@@ -110,29 +110,36 @@ def collect_music(package: MusicPackage, extracted: Path, music: Path) -> list[P
     """Link (or unzip) the package's music files into `music` and return them, sorted."""
     music.mkdir(parents=True, exist_ok=True)
     if package.archive is None:
-        sources = [
-            path
-            for path in sorted(extracted.rglob("*"))
-            if path.is_file()
-            and fnmatch.fnmatchcase(path.relative_to(extracted).as_posix(), package.music)
-        ]
-        for source in sources:
-            target = music / source.relative_to(extracted)
+        return _link_music(package.music, extracted, music)
+    return _unzip_music(package.music, extracted / package.archive, music)
+
+
+def _link_music(pattern: str, extracted: Path, music: Path) -> list[Path]:
+    """Hard-link the files of `extracted` whose relative path matches `pattern`."""
+    files = []
+    for source in sorted(extracted.rglob("*")):
+        relative = source.relative_to(extracted)
+        if source.is_file() and fnmatch.fnmatchcase(relative.as_posix(), pattern):
+            target = music / relative
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.hardlink_to(source)
-        return [music / source.relative_to(extracted) for source in sources]
-    files = []
-    with zipfile.ZipFile(extracted / package.archive) as archive:
-        for member in sorted(archive.namelist()):
-            if not fnmatch.fnmatchcase(member, package.music):
-                continue
-            target = music / member
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(member) as source, target.open("wb") as sink:
-                    shutil.copyfileobj(source, sink)
             files.append(target)
+    return files
+
+
+def _unzip_music(pattern: str, archive_path: Path, music: Path) -> list[Path]:
+    """Extract the members of a zip archive whose path matches `pattern`."""
+    files = []
+    with zipfile.ZipFile(archive_path) as archive:
+        for member in sorted(archive.namelist()):
+            if fnmatch.fnmatchcase(member, pattern):
+                target = music / member
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(member) as source, target.open("wb") as sink:
+                        shutil.copyfileobj(source, sink)
+                files.append(target)
     return files
 
 
