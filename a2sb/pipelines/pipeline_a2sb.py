@@ -399,7 +399,7 @@ class A2SBPipeline(DiffusionPipeline):
         channels share when `plan.noise_channels` is 1."""
         items = plan.items
         noise = None
-        if not self.scheduler.config.ot_ode:
+        if self.scheduler.needs_noise(timestep):
             shape = (items, plan.noise_channels, *sample.shape[1:])
             noise = randn_tensor(shape, generator=generator)
         prev_sample, pred_original_sample = self.scheduler.step(
