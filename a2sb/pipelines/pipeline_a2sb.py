@@ -196,7 +196,7 @@ class A2SBPipeline(DiffusionPipeline):
                 "check the path"
             )
         try:
-            return super().from_pretrained(source, **kwargs)
+            pipeline = super().from_pretrained(source, **kwargs)
         except OSError as error:
             if Path(source).exists():
                 raise
@@ -205,6 +205,8 @@ class A2SBPipeline(DiffusionPipeline):
                 "the repository id and your network, or pass a local folder (a saved pipeline "
                 "with model_index.json, or the release's ckpt/ files)"
             ) from error
+        _own_weight_memory(pipeline.unet)
+        return pipeline
 
     def restore_file(
         self,
@@ -533,6 +535,18 @@ def _resample_to_length(
         waveform = torch.from_numpy(np.stack(resampled))
     waveform = waveform[..., :length]
     return torch.nn.functional.pad(waveform, (0, length - waveform.shape[-1]))
+
+
+def _own_weight_memory(module: torch.nn.Module) -> None:
+    """Copy tensors that point into a memory-mapped weights file into memory of their own.
+
+    safetensors maps the file, so a loaded tensor can start at any byte of it; CPU kernels then
+    take unaligned code paths whose rounding differs from that of the same model built in
+    memory. A copy is aligned, so a saved and reloaded pipeline computes bit for bit the same.
+    """
+    for tensor in [*module.parameters(), *module.buffers()]:
+        if tensor.device.type == "cpu" and tensor.data_ptr() % 64:
+            tensor.data = tensor.data.clone()
 
 
 def _first_line(error: Exception) -> str:
