@@ -10,6 +10,7 @@ from a2sb.schedulers import (
     bridge_coefficients,
     sigma_fwd,
 )
+from a2sb.schedulers.samplers import describe_sampler, with_sampler
 
 
 def _tensors(seed: int, shape=(2, 3, 16, 8)):
@@ -65,7 +66,9 @@ def test_eta_0_with_a_perfect_model_lands_on_the_marginal_and_recovers_x0_in_5_s
         )
         # Deterministic after booting: x_s stays exactly on a_s x0 + b_s x1 + c_s z_boot.
         a, b, c = bridge_coefficients(scheduler.previous_timestep(t))
-        torch.testing.assert_close(sample, (a * x0 + b * x1 + c * z_boot).float(), atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            sample, (a * x0 + b * x1 + c * z_boot).float(), atol=1e-5, rtol=0
+        )
     torch.testing.assert_close(pred_x0, x0, atol=1e-5, rtol=0)
 
 
@@ -155,3 +158,23 @@ def test_step_without_degraded_samples_is_refused():
 def test_steps_below_1_are_refused():
     with pytest.raises(A2SBInputError, match="at least 1"):
         DBIMScheduler().set_timesteps(0)
+
+
+def test_with_sampler_swaps_and_keeps_the_bridge():
+    i2sb = I2SBScheduler(t_cutoffs=[0.5], t_min=0.1)
+    dbim = with_sampler(i2sb, "dbim", eta=0.3)
+    assert isinstance(dbim, DBIMScheduler) and dbim.config.eta == 0.3
+    assert (dbim.config.t_cutoffs, dbim.config.t_min) == ([0.5], 0.1)
+    assert with_sampler(dbim, None) is dbim
+    assert with_sampler(dbim, None, eta=1.0).config.eta == 1.0
+    assert isinstance(with_sampler(dbim, "i2sb"), I2SBScheduler)
+    assert describe_sampler(dbim, 8, "shifted") == "dbim (eta 0.3), 8 steps, shifted windows"
+
+
+@pytest.mark.parametrize(
+    ("sampler", "eta", "message"),
+    [("euler", None, "unknown sampler 'euler'"), (None, 0.5, "eta is an option of the dbim")],
+)
+def test_with_sampler_refuses_what_does_not_exist(sampler, eta, message):
+    with pytest.raises(A2SBInputError, match=message):
+        with_sampler(I2SBScheduler(), sampler, eta)

@@ -523,8 +523,8 @@ class A2SBPipeline(DiffusionPipeline):
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
         return waveform.reshape(items, channels, samples)
 
-    @staticmethod
     def _check_call_arguments(
+        self,
         task: str,
         gaps: Sequence[tuple[float, float]] | None,
         output_type: str,
@@ -550,10 +550,11 @@ class A2SBPipeline(DiffusionPipeline):
                 f"unknown window_schedule {window_schedule!r}; choose one of "
                 f"{', '.join(WINDOW_SCHEDULES)}"
             )
-        if window_frames % 32 or window_frames <= 0:
+        multiple = self.unet.size_multiple
+        if window_frames % multiple or window_frames <= 0:
             raise A2SBInputError(
-                f"window_frames={window_frames} must be a positive multiple of 32 (the UNet "
-                "halves it five times); the released models use 256"
+                f"window_frames={window_frames} must be a positive multiple of {multiple} (the "
+                "UNet halves it at each of its levels); the released models use 256"
             )
         if not 0 < hop_frames <= window_frames:
             raise A2SBInputError(
