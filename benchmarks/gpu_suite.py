@@ -4,7 +4,7 @@
     python benchmarks/gpu_suite.py --smoke --results-file /tmp/gpu.md   # CPU, tiny configs
 
 Run from the repository root after `pip install -e .`; it reads nothing from the network
-(random weights, music synthesized by tests/synth.py, HF_HUB_OFFLINE=1). It measures:
+(random weights, music synthesized by tests/synth.py, no Hub access). It measures:
 
 1. model: the paper-size `RoPEUNet2DModel` (random weights), one forward of a window batch of
    1, 4 and 16 `[3, 1024, 256]` windows in fp32, bf16 and fp16, eager and `torch.compile`d
@@ -41,20 +41,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import numpy as np
+import torch
+from pipeline import build_pipeline
+from results_section import write_section
+from training import NETWORKS, time_training_steps
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from pipeline import build_pipeline  # noqa: E402
-from results_section import write_section  # noqa: E402
-from training import NETWORKS, time_training_steps  # noqa: E402
-
-from a2sb.models import RoPEUNet2DModel  # noqa: E402
-from a2sb.schedulers import DBIMScheduler, I2SBScheduler  # noqa: E402
+from a2sb.models import RoPEUNet2DModel
+from a2sb.schedulers import DBIMScheduler, I2SBScheduler
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY / "tests"))
-from synth import synth_music  # noqa: E402
+from synth import synth_music  # noqa: E402  (tests/synth.py, the music of the tests)
 
 HEADING = "## GPU"
 RELEASE_SAMPLING = {"sampler": "i2sb", "num_inference_steps": 49, "window_schedule": "overlap"}
@@ -203,10 +201,16 @@ def reset_peaks(device: torch.device) -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def peak_gpu_gib(device: torch.device) -> str:
-    if device.type != "cuda":
-        return "—"
-    return f"{torch.cuda.max_memory_allocated(device) / 2**30:.2f}"
+def peak_gpu_bytes(device: torch.device) -> int | None:
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+
+
+def gib(bytes_: int | None) -> str:
+    return "—" if bytes_ is None else f"{bytes_ / 2**30:.2f}"
+
+
+def duration(audio_s: float) -> str:
+    return f"{audio_s / 60:g} min" if audio_s >= 60 else f"{audio_s:g} s"
 
 
 def peak_rss_gib() -> str:
@@ -241,7 +245,7 @@ class Forward:
 
     first_s: float  # the first call (with a compilation, when compiled)
     median_s: float
-    gpu_gib: str
+    gpu_bytes: int | None
     new_graphs: int
 
 
@@ -266,7 +270,7 @@ def time_forward(
         model(sample, timestep)
         synchronize(device)
         durations.append(time.perf_counter() - start)
-    return Forward(first, statistics.median(durations), peak_gpu_gib(device), new_graphs)
+    return Forward(first, statistics.median(durations), peak_gpu_bytes(device), new_graphs)
 
 
 def master_unet(scale: Scale) -> RoPEUNet2DModel:
@@ -285,7 +289,7 @@ def forward_row(dtype_name: str, batch: int, forward: Forward, note: str, mode: 
         f"{dtype_name} {mode}, window batch {batch}",
         f"{forward.median_s * 1000:.1f} ms",
         f"{batch / forward.median_s:.1f} windows/s",
-        forward.gpu_gib,
+        gib(forward.gpu_bytes),
         note=note,
     )
 
@@ -311,30 +315,29 @@ def measure_eager_models(
 def measure_compiled_models(
     master: RoPEUNet2DModel, scale: Scale, device: torch.device, budget: Budget, guess_s: float
 ) -> list[Row]:
-    """`torch.compile(dynamic=False)` once per dtype, called at every batch size in turn."""
+    """`torch.compile(dynamic=False)` once per dtype, called at every batch size in turn (a
+    new batch size recompiles). Each call is skipped when the last compilation's time (at
+    first `guess_s`) would overrun the budget."""
     rows = []
-    last_cost = guess_s
+    compile_s = guess_s
     for name in scale.compile_dtypes:
-        what = f"{name} compiled ({scale.compile_backend})"
-        if not budget.allows(last_cost):
-            rows.append(
-                Row("model", what, "skipped", note=f"budget: ~{last_cost:.0f} s predicted, "
-                    f"{budget.left():.0f} s left")
-            )
-            continue
         torch._dynamo.reset()
         model = model_copy(master, DTYPES[name], device)
         compiled = torch.compile(model, backend=scale.compile_backend, dynamic=False)
-        started = time.perf_counter()
         with torch.inference_mode():
             for batch in scale.batches:
+                if not budget.allows(compile_s):
+                    note = f"budget: ~{compile_s:.0f} s to compile, {budget.left():.0f} s left"
+                    what = f"{name} compiled, window batch {batch}"
+                    rows.append(Row("model", what, "skipped", note=note))
+                    continue
                 forward = time_forward(compiled, batch, scale, DTYPES[name], device)
+                compile_s = forward.first_s
                 note = (
-                    f"first call (compile) {forward.first_s:.1f} s, "
+                    f"{scale.compile_backend}: first call (compiles) {forward.first_s:.1f} s, "
                     f"+{forward.new_graphs} Dynamo graph(s)"
                 )
                 rows.append(forward_row(name, batch, forward, note, "compiled"))
-        last_cost = time.perf_counter() - started
         del model, compiled
     return rows
 
@@ -380,7 +383,7 @@ def measure_pipelines(
         for sampling in (FAST_SAMPLING, RELEASE_SAMPLING):
             steps = scale.sampling_steps or sampling["num_inference_steps"]
             audio_s = audio.shape[-1] / 44100
-            what = f"{sampling_name(sampling, steps)}, {audio_s / 60:g} min stereo"
+            what = f"{sampling_name(sampling, steps)}, {duration(audio_s)} of stereo"
             batch = scale.pipeline_window_batch
             calls = model_calls(audio.shape[-1], sampling["window_schedule"], steps, scale)
             estimate = 1.2 * calls * seconds_per_call
@@ -412,7 +415,7 @@ def measure_pipelines(
                     what,
                     f"{seconds:.1f} s",
                     f"{audio_s / seconds:.2f} audio s/s",
-                    peak_gpu_gib(device),
+                    gib(peak_gpu_bytes(device)),
                     peak_rss_gib(),
                     f"{scale.pipeline_dtype}, window batch {batch}, ~{calls} model calls",
                 )
@@ -464,38 +467,55 @@ def card_fit_rows(
     """The largest window batch for 16 and 24 GiB cards: predicted by a line through the
     measured peak memory of the eager forwards, then checked with one pipeline step at that
     batch under a memory cap (`torch.cuda.set_per_process_memory_fraction`)."""
-    what = [f"largest window batch, {gib} GiB card ({scale.pipeline_dtype})" for gib in CARDS_GIB]
     if device.type != "cuda":
         note = "needs CUDA memory statistics: not measured on the CPU"
-        return [Row("pipeline", text, note=note) for text in what]
+        return [Row("pipeline", card_what(card_gib, scale), note=note) for card_gib in CARDS_GIB]
     points = [
-        (batch, float(forwards[scale.pipeline_dtype, batch].gpu_gib)) for batch in scale.batches
+        (batch, forwards[scale.pipeline_dtype, batch].gpu_bytes / 2**30) for batch in scale.batches
     ]
-    intercept, slope = fit_line(points)
     free, total = torch.cuda.mem_get_info(device)
     outside_allocator = (total - free) - torch.cuda.memory_reserved(device)
-    rows = []
-    for gib, text in zip(CARDS_GIB, what):
-        cap = gib * 2**30 - outside_allocator
-        predicted = math.floor((cap / 2**30 - intercept) / slope)
+    line = fit_line(points)
+    free, total = torch.cuda.mem_get_info(device)
+    outside_allocator = (total - free) - torch.cuda.memory_reserved(device)
+    return [
+        card_fit_row(pipe, card_gib, outside_allocator, line, total, scale, device)
+        for card_gib in CARDS_GIB
+    ]
 
-        def fits(batch: int) -> bool:
-            return pipeline_step_fits(pipe, batch, cap / total, scale, device)
 
-        found, tried, bracketed = largest_fitting_batch(predicted, fits)
-        trace = ", ".join(f"{batch}{'✓' if ok else '✗'}" for batch, ok in tried)
-        rows.append(
-            Row(
-                "pipeline",
-                text,
-                throughput=f"{found if found is not None else 'none'}"
-                + ("" if bracketed else " (search not bracketed)"),
-                note=f"line {intercept:.2f} + {slope:.3f}·batch GiB predicts {predicted}; "
-                f"tried {trace}; cap {cap / 2**30:.2f} GiB = {gib} GiB − "
-                f"{outside_allocator / 2**30:.2f} GiB outside PyTorch's allocator here",
-            )
-        )
-    return rows
+def card_what(card_gib: int, scale: Scale) -> str:
+    return f"largest window batch, {card_gib} GiB card ({scale.pipeline_dtype})"
+
+
+def card_fit_row(
+    pipe,
+    card_gib: int,
+    outside_allocator: int,
+    line: tuple[float, float],
+    total: int,
+    scale: Scale,
+    device: torch.device,
+) -> Row:
+    """The largest window batch on a card of `card_gib` GiB, of which `outside_allocator`
+    bytes go to what PyTorch's allocator does not count (the CUDA context, as measured on this
+    device): predicted by `line` (GiB over batch), checked by `largest_fitting_batch`."""
+    intercept, slope = line
+    cap = card_gib * 2**30 - outside_allocator
+    predicted = math.floor((cap / 2**30 - intercept) / slope)
+    found, tried, bracketed = largest_fitting_batch(
+        predicted, lambda batch: pipeline_step_fits(pipe, batch, cap / total, scale, device)
+    )
+    trace = ", ".join(f"{batch} {'fits' if ok else 'OOM'}" for batch, ok in tried)
+    return Row(
+        "pipeline",
+        card_what(card_gib, scale),
+        throughput=f"batch {found if found is not None else 'none'}"
+        + ("" if bracketed else " (search not bracketed)"),
+        note=f"line {intercept:.2f} + {slope:.3f}·batch GiB predicts {predicted}; "
+        f"tried {trace}; cap {cap / 2**30:.2f} GiB = {card_gib} GiB − "
+        f"{outside_allocator / 2**30:.2f} GiB outside PyTorch's allocator",
+    )
 
 
 def pipeline_step_fits(
@@ -574,11 +594,12 @@ def measure_training(scale: Scale, device: torch.device) -> list[Row]:
                 what,
                 f"{step:.3f} s/step",
                 f"{segments:.2f} segments/s ({audio_per_second:.1f} audio s/s)",
-                peak_gpu_gib(device),
+                gib(peak_gpu_bytes(device)),
                 peak_rss_gib(),
                 f"{result['parameters']:,} parameters, batch {result['batch_size']} × "
-                f"{result['segment_samples']:,} samples, {result['mixed_precision']}; median "
-                f"of {scale.training_steps} step(s) after {scale.training_warmup} warm-up",
+                f"{result['segment_samples']:,} samples, mixed precision "
+                f"{result['mixed_precision']}; median of {scale.training_steps} step(s) "
+                f"after {scale.training_warmup} warm-up",
             )
         )
     return rows
@@ -602,7 +623,7 @@ def projection_rows(runs: list[PipelineRun]) -> list[Row]:
                 what,
                 f"{hour:.0f} s ({hour / 60:.1f} min)",
                 f"{3600 / hour:.2f} audio s/s",
-                note=f"{3600 / longest.audio_s:g} × the measured {longest.audio_s / 60:g}-minute run",
+                note=f"the run on {duration(longest.audio_s)} × {3600 / longest.audio_s:g}",
             )
         )
     return rows
@@ -654,13 +675,13 @@ def section(rows: list[Row], device: torch.device, command: str, smoke: bool, wa
     return "\n".join(lines)
 
 
-def run_suite(scale: Scale, device: torch.device, budget: Budget, compile_guess_s: float) -> list[Row]:
+def run_suite(
+    scale: Scale, device: torch.device, budget: Budget, compile_guess_s: float
+) -> list[Row]:
     """Every measurement, the cheap and needed ones first; the rows in the table's order."""
     master = master_unet(scale)
     eager_rows, forwards = measure_eager_models(master, scale, device)
     pipe = build_pipeline(scale.pipeline_model, DTYPES[scale.pipeline_dtype], str(device))
-    if scale.pipeline_model == "paper" and scale.model_unet == {}:
-        pipe.unet.load_state_dict(master.state_dict())  # the very network of the model rows
     card_rows = card_fit_rows(pipe, forwards, scale, device)
     seconds_per_call = forwards[scale.pipeline_dtype, max(scale.batches)].median_s * (
         scale.pipeline_window_batch / max(scale.batches)
@@ -704,8 +725,9 @@ def main() -> None:
     else:
         sys.exit("gpu_suite: no CUDA device here; run it on a GPU machine, or --smoke on the CPU")
     started = time.perf_counter()
-    rows = run_suite(SMOKE if args.smoke else REAL, device, Budget(args.budget_s),
-                     args.compile_guess_s)
+    rows = run_suite(
+        SMOKE if args.smoke else REAL, device, Budget(args.budget_s), args.compile_guess_s
+    )
     command = shlex.join(["python", "benchmarks/gpu_suite.py", *sys.argv[1:]])
     text = section(rows, device, command, args.smoke, time.perf_counter() - started)
     print(text)
