@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
+import gc
 import math
 import os
 import platform
@@ -194,11 +196,23 @@ def reset_peaks(device: torch.device) -> None:
     The host peak (VmHWM) is reset through /proc/self/clear_refs (Linux), so each row's peak
     RSS is its own measurement's, on top of what the process already holds.
     """
+    gc.collect()
     synchronize(device)
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
-    Path("/proc/self/clear_refs").write_text("5")
+    if host_peak_resets():
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+@functools.cache
+def host_peak_resets() -> bool:
+    """Whether this process may reset its peak RSS (Linux's /proc/self/clear_refs)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def peak_gpu_bytes(device: torch.device) -> int | None:
@@ -386,7 +400,7 @@ def measure_pipelines(
             what = f"{sampling_name(sampling, steps)}, {duration(audio_s)} of stereo"
             batch = scale.pipeline_window_batch
             calls = model_calls(audio.shape[-1], sampling["window_schedule"], steps, scale)
-            estimate = 1.2 * calls * seconds_per_call
+            estimate = predicted_seconds(runs, sampling, audio_s, calls * seconds_per_call)
             if not budget.allows(estimate):
                 note = f"budget: ~{estimate:.0f} s predicted, {budget.left():.0f} s left"
                 rows.append(Row("pipeline", what, "skipped", note=note))
@@ -422,6 +436,17 @@ def measure_pipelines(
             )
     pipe.scheduler = I2SBScheduler.from_config(release_config)
     return rows, runs
+
+
+def predicted_seconds(
+    runs: list[PipelineRun], sampling: dict, audio_s: float, network_s: float
+) -> float:
+    """A run's time for the budget: linear in length from a shorter measured run of the same
+    sampling (it holds the pipeline's CPU work too), else 1.2 × the network's time alone."""
+    measured = [run for run in runs if run.sampling is sampling and run.seconds is not None]
+    if measured:
+        return 1.1 * measured[-1].seconds * audio_s / measured[-1].audio_s
+    return 1.2 * network_s
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -661,8 +686,13 @@ def section(rows: list[Row], device: torch.device, command: str, smoke: bool, wa
         f"Release sampler: {RELEASE_SAMPLING}; fast default: {FAST_SAMPLING}. Random weights, "
         f"bandwidth extension at {CUTOFF_HZ} Hz of synthesized stereo music (tests/synth.py). "
         "Model rows: median forward after one first call, `torch.inference_mode()`, peak "
-        "`torch.cuda.max_memory_allocated` of that model alone. Peak host RSS: VmHWM, reset "
-        "before each measurement (includes what the process already holds). Largest window "
+        "`torch.cuda.max_memory_allocated` of that model alone. Peak host RSS: "
+        + (
+            "VmHWM, reset before each measurement (includes what the process already holds). "
+            if host_peak_resets()
+            else "VmHWM of the whole process so far (this system refused to reset it). "
+        )
+        + "Largest window "
         "batch: a line through the peak memory of the eager forwards at the pipeline's dtype "
         "predicts it; one pipeline step at that batch under a cap of the card's memory less "
         "what this device holds outside PyTorch's allocator (CUDA context) checks it, stepping "
