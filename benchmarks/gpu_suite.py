@@ -345,7 +345,13 @@ def measure_compiled_models(
                     what = f"{name} compiled, window batch {batch}"
                     rows.append(Row("model", what, "skipped", note=note))
                     continue
-                forward = time_forward(compiled, batch, scale, DTYPES[name], device)
+                try:
+                    forward = time_forward(compiled, batch, scale, DTYPES[name], device)
+                except Exception as error:  # reported in the table; the other rows stand
+                    what = f"{name} compiled, window batch {batch}"
+                    message = f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"
+                    rows.append(Row("model", what, "failed", note=message))
+                    break
                 compile_s = forward.first_s
                 note = (
                     f"{scale.compile_backend}: first call (compiles) {forward.first_s:.1f} s, "
@@ -705,21 +711,32 @@ def section(rows: list[Row], device: torch.device, command: str, smoke: bool, wa
     return "\n".join(lines)
 
 
+def progress(result):
+    """Print a phase's rows to stderr as soon as they are measured (a run cut short by its
+    time limit still shows them); returns `result` (rows, or a tuple with rows first)."""
+    rows = result[0] if isinstance(result, tuple) else result
+    for row in rows:
+        print(row.markdown(), file=sys.stderr, flush=True)
+    return result
+
+
 def run_suite(
     scale: Scale, device: torch.device, budget: Budget, compile_guess_s: float
 ) -> list[Row]:
     """Every measurement, the cheap and needed ones first; the rows in the table's order."""
     master = master_unet(scale)
-    eager_rows, forwards = measure_eager_models(master, scale, device)
+    eager_rows, forwards = progress(measure_eager_models(master, scale, device))
     pipe = build_pipeline(scale.pipeline_model, DTYPES[scale.pipeline_dtype], str(device))
-    card_rows = card_fit_rows(pipe, forwards, scale, device)
+    card_rows = progress(card_fit_rows(pipe, forwards, scale, device))
     seconds_per_call = forwards[scale.pipeline_dtype, max(scale.batches)].median_s * (
         scale.pipeline_window_batch / max(scale.batches)
     )
-    pipeline_rows, runs = measure_pipelines(pipe, scale, device, budget, seconds_per_call)
+    pipeline_rows, runs = progress(measure_pipelines(pipe, scale, device, budget, seconds_per_call))
     del pipe
-    training_rows = measure_training(scale, device)
-    compiled_rows = measure_compiled_models(master, scale, device, budget, compile_guess_s)
+    training_rows = progress(measure_training(scale, device))
+    compiled_rows = progress(
+        measure_compiled_models(master, scale, device, budget, compile_guess_s)
+    )
     return [
         *eager_rows,
         *compiled_rows,
