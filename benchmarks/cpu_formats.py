@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from evaluation_baselines import write_section
+from results_section import write_section
 
 from a2sb.cli.allocator import keep_freed_memory
 from a2sb.pipelines import A2SBPipeline
