@@ -1,6 +1,7 @@
 """Audio files in and out: load, save, resample, channel handling.
 
-Waveforms are float32 numpy arrays shaped `[channels, samples]` with values in [-1, 1].
+Waveforms are float32 numpy arrays shaped `[channels, samples]` with values in [-1, 1] (a
+float file's peaks above full scale are kept until written: see `a2sb.full_scale`).
 Everything a person can get wrong here (a missing file, a file that is not audio, an empty
 file, NaN samples, an output that would overwrite its input) raises `A2SBInputError` with a
 message that names the fix.
@@ -8,6 +9,7 @@ message that names the fix.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Literal
@@ -16,7 +18,9 @@ import numpy as np
 import soundfile
 import soxr
 
+from a2sb.atomic_output import write_bytes_atomically
 from a2sb.errors import A2SBInputError
+from a2sb.full_scale import ClipMode, fit_to_full_scale
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 """File extensions that `load_audio` reads (and that folder inputs are searched for)."""
@@ -79,16 +83,28 @@ def save_audio(
     waveform: np.ndarray,
     sampling_rate: int,
     bit_depth: BitDepth = "16",
+    clip_mode: ClipMode = "rescale",
 ) -> None:
-    """Write a waveform as wav or flac, chosen by the file extension.
+    """Write a waveform as wav or flac, chosen by the file extension, atomically.
 
-    Samples are clipped to [-1, 1] for integer formats. Missing parent folders are created.
+    The file is encoded in memory and written through a hidden partial file renamed once
+    complete (`a2sb.atomic_output`), so a fault leaves no half-written file under `path`.
+    Audio peaking above full scale is fitted to integer formats by `clip_mode`
+    (`a2sb.full_scale`); 32-bit float keeps it. Missing parent folders are created.
 
     Args:
         path: `.wav` or `.flac` destination.
         waveform: float `[channels, samples]`.
         sampling_rate: samples per second.
         bit_depth: "16" or "24" (integer PCM), or "32f" (float, wav only).
+        clip_mode: for integer formats, what to do with peaks above ±1: "rescale" the whole
+            output by 1 / peak (the default), "clamp" them, or raise an "error".
+
+    Raises:
+        A2SBInputError: an unsupported extension or bit depth, empty or NaN audio, or
+            `clip_mode="error"` with audio above full scale.
+        A2SBWriteError: the file could not be written (full disk, read-only or forbidden
+            folder, path too long).
     """
     path = Path(path)
     extension = path.suffix.lower()
@@ -107,10 +123,16 @@ def save_audio(
         )
     waveform = np.asarray(waveform, dtype=np.float32)
     check_waveform(waveform, name=f"the audio to write to {path}")
-    if bit_depth != "32f":
-        waveform = np.clip(waveform, -1.0, 1.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, waveform.T, sampling_rate, subtype=subtypes[bit_depth])
+    waveform = fit_to_full_scale(waveform, bit_depth, clip_mode, name=str(path))
+    encoded = io.BytesIO()  # libsndfile's own errors do not say why a write failed; Python's do
+    soundfile.write(
+        encoded,
+        waveform.T,
+        sampling_rate,
+        subtype=subtypes[bit_depth],
+        format=extension.lstrip(".").upper(),
+    )
+    write_bytes_atomically(path, encoded.getbuffer())
 
 
 def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:

@@ -7,3 +7,9 @@ Every message names the problem and the fix, so that the command line can print 
 
 class A2SBInputError(ValueError):
     """Bad input that the user can fix: the message says what is wrong and what to do."""
+
+
+class A2SBWriteError(OSError):
+    """A result could not be written (full disk, read-only or forbidden folder, path too long):
+    the message names the file, the cause and the fix. Nothing is left under the file's final
+    name. An `OSError`, so that code catching the file system's own errors still catches it."""

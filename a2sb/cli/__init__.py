@@ -4,8 +4,10 @@ Each command lives in its own module of this package with two functions:
 `add_parser(subparsers)` registers its arguments (and `set_defaults(run=run)`), and
 `run(args) -> int` carries it out. A new command is one module added to `COMMAND_MODULES`.
 Errors a user can fix (`A2SBInputError`) are printed as one line, `a2sb: <message>`, with
-exit code 2 and no traceback. Before a command runs, glibc's malloc is told to keep freed memory
-(`a2sb.cli.allocator`), which makes CPU restoration markedly faster.
+exit code 2 and no traceback; a result that cannot be written (`A2SBWriteError`) likewise,
+with exit code 1; Ctrl-C or SIGTERM (`a2sb.cli.interruption`) ends a command with
+`a2sb: interrupted` and exit code 130 or 143. Before a command runs, glibc's malloc is told to
+keep freed memory (`a2sb.cli.allocator`), which makes CPU restoration markedly faster.
 """
 
 import argparse
@@ -15,7 +17,8 @@ from collections.abc import Sequence
 from a2sb import __version__
 from a2sb.cli import assemble, convert, env, evaluate, restore, train
 from a2sb.cli.allocator import keep_freed_memory
-from a2sb.errors import A2SBInputError
+from a2sb.cli.interruption import Interrupted, signals_interrupt
+from a2sb.errors import A2SBInputError, A2SBWriteError
 
 COMMAND_MODULES: list = [restore, evaluate, train, assemble, convert, env]
 
@@ -45,10 +48,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     keep_freed_memory()
     try:
-        return args.run(args)
+        with signals_interrupt():
+            return args.run(args)
     except A2SBInputError as error:
         print(f"a2sb: {error}", file=sys.stderr)
         return 2
+    except A2SBWriteError as error:
+        print(f"a2sb: {error}", file=sys.stderr)
+        return 1
+    except Interrupted as interruption:
+        print("a2sb: interrupted", file=sys.stderr)
+        return interruption.exit_code
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 from a2sb.cli.option_values import TASK_NAMES
+from a2sb.full_scale import CLIP_MODES
 from a2sb.pipelines.multidiffusion import WINDOW_SCHEDULES
 from a2sb.schedulers.samplers import SAMPLERS
 
@@ -168,6 +169,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="16 or 24-bit integer, or 32-bit float (wav only); default 24",
     )
     output.add_argument(
+        "--clip-mode",
+        choices=list(CLIP_MODES),
+        default="rescale",
+        help="16/24-bit results peaking above full scale: rescale the whole file by 1/peak "
+        "(default; nothing clips), clamp the peaks, or fail the file (error); 32f keeps them",
+    )
+    output.add_argument(
         "--output-rate",
         choices=["input", "44100"],
         default="44100",
@@ -183,7 +191,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Restore the files; returns 0 when every file was restored or skipped, 1 when any failed."""
+    """Restore the files; returns 0 when every file was restored or skipped, 1 when any failed,
+    130 or 143 when interrupted by Ctrl-C or SIGTERM."""
     # Imported here so that `a2sb --help` does not pay for torch, diffusers and accelerate.
     from a2sb.cli.restore_batch import restore_batch
 

@@ -13,11 +13,9 @@ device, and the main process prints one summary gathered from all of them.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +29,11 @@ from tqdm.auto import tqdm
 from a2sb.cli.console import Console
 from a2sb.cli.devices import TORCH_DTYPES, process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
+from a2sb.cli.interruption import Interrupted
 from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
-from a2sb.cli.summary import FileResult, any_failed, format_summary
+from a2sb.cli.summary import FileResult, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
-from a2sb.errors import A2SBInputError
+from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.schedulers.samplers import describe_sampler, with_sampler
@@ -55,7 +54,8 @@ def restore_batch(args: argparse.Namespace) -> int:
         args: the parsed options of `a2sb restore`.
 
     Returns:
-        0 when every file was restored or skipped, 1 when any failed.
+        0 when every file was restored or skipped, 1 when any failed, 128 + the signal's
+        number when interrupted.
     """
     settings = settings_from_args(args)
     jobs = plan_jobs(args.inputs, args.output_dir, args.output_format)
@@ -68,8 +68,17 @@ def restore_batch(args: argparse.Namespace) -> int:
     console = Console(args.quiet, state.process_index, state.num_processes)
     with state.split_between_processes(jobs) as own_jobs:
         own_jobs = list(own_jobs)
-    with console.library_logs():
-        results = restore_own_jobs(own_jobs, args, settings, headers, device_kind, state, console)
+    own_results: dict[RestoreJob, FileResult] = {}
+    try:
+        with console.library_logs():
+            restore_own_jobs(
+                own_jobs, args, settings, headers, device_kind, state, console, own_results
+            )
+    except Interrupted as interruption:  # each process says how far it got; rerunning continues
+        line = format_interruption(list(own_results.values()), len(own_jobs))
+        print(f"a2sb: {console.prefix}{line}", file=sys.stderr, flush=True)
+        return interruption.exit_code
+    results = [own_results[job] for job in own_jobs]
     if state.num_processes > 1:
         results = gather_object(results)
     if state.is_main_process:
@@ -86,21 +95,24 @@ def restore_own_jobs(
     device_kind: str,
     state: PartialState,
     console: Console,
-) -> list[FileResult]:
-    """Restore this process's jobs, loading the model only if some output is missing.
+    results: dict[RestoreJob, FileResult],
+) -> None:
+    """Restore this process's jobs into `results`, loading the model only if some output is
+    missing; an interruption leaves in `results` the files finished before it.
 
     Existing outputs are looked for here, after the split, as other processes write theirs.
     """
     pending = [job for job in jobs if settings.overwrite or not job.output_path.exists()]
+    results.update({job: skipped_result(job) for job in jobs if job not in pending})
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
         pipeline = load_pipeline(args, device, console) if pending else None
     if pipeline is not None:
         use_sampler(pipeline, settings, console)
-    results = {job: skipped_result(job) for job in set(jobs) - set(pending)}
-    for job in _file_progress(pending, console):
-        results[job] = restore_one_file(pipeline, job, settings, headers[job.input_path], console)
-    return [results[job] for job in jobs]
+    with _file_progress(pending, console) as progress:  # closed (its line ended) if interrupted
+        for job in progress:
+            header = headers[job.input_path]
+            results[job] = restore_one_file(pipeline, job, settings, header, console)
 
 
 def read_header(path: Path) -> AudioHeader | None:
@@ -172,30 +184,29 @@ def restore_one_file(
     header: AudioHeader | None,
     console: Console,
 ) -> FileResult:
-    """Restore one file into a hidden partial file, renamed once complete.
+    """Restore one file (`restore_file` writes it through a hidden partial file, renamed once
+    complete).
 
-    Never raises: any failure of this file is its result, so that a batch goes on.
+    Never raises an `Exception`: any failure of this file, a full disk included, is its
+    result, so that a batch goes on. Only an interruption passes.
     """
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
     console.say(f"{job.input_path} → {job.output_path}: {settings.describe(seed)}")
     output_path = job.output_path
-    partial = output_path.with_name(f".{output_path.stem}.partial{output_path.suffix}")
     input_rate = header.sampling_rate if header else None
     started = time.monotonic()
     try:
         output = pipeline.restore_file(
             job.input_path,
-            partial,
+            output_path,
             bit_depth=settings.bit_depth,
+            clip_mode=settings.clip_mode,
             **settings.pipeline_arguments(seed, input_rate),
         )
-        os.replace(partial, output_path)
     except Exception as error:  # any failure is this file's result; the batch goes on
         reason = failure_reason(error, settings)
         console.say(f"failed: {job.input_path}: {reason}")
         return FileResult(str(job.input_path), str(output_path), "failed", reason)
-    finally:
-        partial.unlink(missing_ok=True)
     cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
     elapsed = f"{time.monotonic() - started:.1f} s"
     return FileResult(str(job.input_path), str(output_path), "restored", cutoff + elapsed)
@@ -213,7 +224,7 @@ def skipped_result(job: RestoreJob) -> FileResult:
 
 def failure_reason(error: Exception, settings: RestoreSettings) -> str:
     """One line saying why a file failed, with the fix where one is known."""
-    if isinstance(error, A2SBInputError):
+    if isinstance(error, (A2SBInputError, A2SBWriteError)):
         return str(error)
     if isinstance(error, torch.OutOfMemoryError):
         return (
@@ -223,7 +234,7 @@ def failure_reason(error: Exception, settings: RestoreSettings) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _file_progress(jobs: list[RestoreJob], console: Console) -> Iterable[RestoreJob]:
+def _file_progress(jobs: list[RestoreJob], console: Console) -> tqdm:
     return tqdm(
         jobs,
         desc=f"{console.prefix}files",

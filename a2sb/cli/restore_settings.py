@@ -14,6 +14,7 @@ from a2sb.audio import BitDepth
 from a2sb.cli.option_values import TASK_NAMES, parse_cutoff, parse_gap
 from a2sb.degradations import check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
+from a2sb.full_scale import ClipMode
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.schedulers.scheduling_dbim import check_eta
 
@@ -39,6 +40,7 @@ class RestoreSettings:
         hop_frames: frames between windows; None keeps the pipeline's default.
         output_rate: "input" (each file's own rate) or 44100.
         bit_depth: "16", "24" or "32f".
+        clip_mode: integer outputs above full scale: "rescale", "clamp" or "error".
         overwrite: restore again files whose output exists.
     """
 
@@ -55,6 +57,7 @@ class RestoreSettings:
     hop_frames: int | None = None
     output_rate: str = "44100"
     bit_depth: BitDepth = "24"
+    clip_mode: ClipMode = "rescale"
     overwrite: bool = False
 
     def pipeline_arguments(self, seed: int, input_rate: int | None) -> dict[str, Any]:
@@ -156,6 +159,7 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         hop_frames=args.hop_frames,
         output_rate=args.output_rate,
         bit_depth=args.bit_depth,
+        clip_mode=args.clip_mode,
         overwrite=args.overwrite,
     )
 

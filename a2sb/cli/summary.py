@@ -46,3 +46,13 @@ def format_summary(results: list[FileResult]) -> str:
 def any_failed(results: list[FileResult]) -> bool:
     """Whether the run must end with exit code 1."""
     return any(result.status == "failed" for result in results)
+
+
+def format_interruption(results: list[FileResult], total: int) -> str:
+    """`interrupted: 3 of 7 files restored; rerun to continue`, counting as restored the files
+    whose result exists (restored now, or skipped as restored before)."""
+    counts = Counter(result.status for result in results)
+    failed = f", {counts['failed']} failed" if counts["failed"] else ""
+    done = counts["restored"] + counts["skipped"]
+    noun = "file" if total == 1 else "files"
+    return f"interrupted: {done} of {total} {noun} restored{failed}; rerun to continue"

@@ -17,6 +17,7 @@ from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 from diffusers.utils.torch_utils import randn_tensor
 
+from a2sb.atomic_output import check_writable
 from a2sb.audio import (
     BitDepth,
     check_waveform,
@@ -34,6 +35,7 @@ from a2sb.degradations import (
     inpainting_mask,
 )
 from a2sb.errors import A2SBInputError
+from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
@@ -226,23 +228,35 @@ class A2SBPipeline(DiffusionPipeline):
         input_path: str | os.PathLike,
         output_path: str | os.PathLike,
         bit_depth: BitDepth = "16",
+        clip_mode: ClipMode = "rescale",
         **call_kwargs: Any,
     ) -> A2SBPipelineOutput:
         """Restore an audio file and write the result (never over the input).
+
+        The output is written to a hidden `.<name>.partial.<ext>` beside it and renamed once
+        complete; whether it can be written is checked before the restoration starts. A fault
+        or an interruption leaves no file under `output_path` (and no partial file).
 
         Args:
             input_path: wav, flac, ogg or mp3.
             output_path: `.wav` or `.flac` destination; must differ from `input_path`.
             bit_depth: "16", "24" or "32f" (wav only).
+            clip_mode: integer outputs peaking above full scale are "rescale"d by 1 / peak
+                (the default), "clamp"ed, or refused ("error"); see `a2sb.full_scale`.
             **call_kwargs: arguments of `__call__` (task, cutoff_hz, gaps, generator, …).
 
         Returns:
             The pipeline output (its `cutoff_hz` says which cutoff was used).
+
+        Raises:
+            A2SBWriteError: the output cannot be written (full disk, read-only or forbidden
+                folder, path too long); the message names the cause and the fix.
         """
         ensure_not_input(output_path, [input_path])
         waveform, sampling_rate = load_audio(input_path)
+        check_writable(output_path)
         output = self(waveform, sampling_rate, output_type="np", **call_kwargs)
-        save_audio(output_path, output.audios[0], output.sampling_rate, bit_depth)
+        save_audio(output_path, output.audios[0], output.sampling_rate, bit_depth, clip_mode)
         return output
 
     @torch.no_grad()

@@ -1,0 +1,122 @@
+"""Writing results so that a fault never leaves half of one under its final name.
+
+A result is written to a hidden partial file (or folder) beside it, `.song.a2sb.partial.wav`
+for `song.a2sb.wav`, and renamed onto its final name once complete: a full disk, a kill or a
+Ctrl-C leaves either the previous version or nothing, never a truncated file. A failure to
+write is raised as `A2SBWriteError`, one line naming the file, the cause and the fix; removing
+the partial file on the way out never raises (on a read-only file system it cannot be removed,
+and there is nothing to remove).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+from a2sb.errors import A2SBWriteError
+
+PARTIAL_TAG = ".partial"
+
+_WRITE_FAULTS = {  # errno → (the cause, the fix)
+    errno.ENOSPC: ("no space left on the device", "free some space there, or write elsewhere"),
+    errno.EDQUOT: ("the disk quota is exhausted", "free some space there, or write elsewhere"),
+    errno.EROFS: ("the file system is read-only", "write to another folder"),
+    errno.EACCES: (
+        "permission denied",
+        "write to a folder you may write to, or change the folder's permissions",
+    ),
+    errno.EPERM: (
+        "operation not permitted",
+        "write to a folder you may write to, or change the folder's permissions",
+    ),
+    errno.ENAMETOOLONG: (
+        "the path is too long for the file system",
+        "use a shorter file name or folder",
+    ),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder", "choose another folder"),
+}
+
+
+def partial_path(path: str | os.PathLike) -> Path:
+    """The hidden partial name a result is written under: `out/song.wav` → `out/.song.partial.wav`,
+    `checkpoints/step-00000100` → `checkpoints/.step-00000100.partial`."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}{PARTIAL_TAG}{path.suffix}")
+
+
+def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
+    """`cannot write PATH: CAUSE; FIX`, the cause read from the error's errno when it has one."""
+    if isinstance(error, OSError) and error.errno in _WRITE_FAULTS:
+        cause, fix = _WRITE_FAULTS[error.errno]
+    elif isinstance(error, OSError) and error.strerror:
+        cause, fix = error.strerror, "check the folder, its permissions and its free space"
+    else:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        cause = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+        fix = "check the folder, its permissions and its free space"
+    return f"cannot write {path}: {cause}; {fix}"
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Create (and remove) the partial file of `path`, so that a result that cannot be written
+    fails before the work that makes it.
+
+    Raises:
+        A2SBWriteError: the folder cannot be created, or the file cannot be created in it.
+    """
+    path = Path(path)
+    partial = partial_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.touch()
+    except OSError as error:
+        raise A2SBWriteError(write_failure_message(path, error)) from error
+    remove_quietly(partial)
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes | memoryview) -> None:
+    """Write `data` to `path` through its partial file, synced to disk, then renamed.
+
+    Missing parent folders are created. On any failure or interruption the partial file is
+    removed (when it can be) and the previous content of `path`, if any, is left as it was.
+
+    Raises:
+        A2SBWriteError: the file could not be written; the message says why and what to do.
+    """
+    path = Path(path)
+    partial = partial_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except OSError as error:
+        remove_quietly(partial)
+        raise A2SBWriteError(write_failure_message(path, error)) from error
+    except BaseException:  # an interruption: no partial file is left behind
+        remove_quietly(partial)
+        raise
+
+
+def publish_folder(partial: Path, path: Path) -> None:
+    """Rename a completely written partial folder onto its final name, replacing an earlier
+    folder of that name."""
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(partial, path)
+
+
+def remove_quietly(path: str | os.PathLike) -> None:
+    """Remove a partial file or folder if it is there and can be removed; never raises."""
+    path = Path(path)
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only or vanished folder: nothing to remove, nothing to report
