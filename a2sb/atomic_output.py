@@ -13,11 +13,16 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from a2sb.errors import A2SBWriteError
 
 PARTIAL_TAG = ".partial"
+
+FULL_DEVICE_BYTES = 1 << 20
+"""Below 1 MiB free, a failed write without an errno is taken for a full device."""
 
 _WRITE_FAULTS = {  # errno → (the cause, the fix)
     errno.ENOSPC: ("no space left on the device", "free some space there, or write elsewhere"),
@@ -47,9 +52,18 @@ def partial_path(path: str | os.PathLike) -> Path:
 
 
 def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
-    """`cannot write PATH: CAUSE; FIX`, the cause read from the error's errno when it has one."""
+    """`cannot write PATH: CAUSE; FIX`.
+
+    The cause is read from the error's errno when it has one. Savers that lose the errno
+    (torch: `RuntimeError: ... unexpected pos`) are told apart by the free space left: a
+    device with less than `FULL_DEVICE_BYTES` free is reported as full. Call this before
+    removing the partial file, while the space it took is still taken.
+    """
     if isinstance(error, OSError) and error.errno in _WRITE_FAULTS:
         cause, fix = _WRITE_FAULTS[error.errno]
+    elif (free := free_bytes(path)) is not None and free < FULL_DEVICE_BYTES:
+        cause, fix = _WRITE_FAULTS[errno.ENOSPC]
+        cause = f"{cause} ({free // 1024} KiB free)"
     elif isinstance(error, OSError) and error.strerror:
         cause, fix = error.strerror, "check the folder, its permissions and its free space"
     else:
@@ -57,6 +71,18 @@ def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
         cause = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
         fix = "check the folder, its permissions and its free space"
     return f"cannot write {path}: {cause}; {fix}"
+
+
+def free_bytes(path: str | os.PathLike) -> int | None:
+    """The free space of the device that holds `path` (or its nearest existing folder); None
+    if it cannot be read."""
+    folder = Path(path).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
 
 
 def check_writable(path: str | os.PathLike) -> None:
@@ -95,19 +121,48 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes | memoryview) ->
             os.fsync(handle.fileno())
         os.replace(partial, path)
     except OSError as error:
+        message = write_failure_message(path, error)
         remove_quietly(partial)
-        raise A2SBWriteError(write_failure_message(path, error)) from error
+        raise A2SBWriteError(message) from error
     except BaseException:  # an interruption: no partial file is left behind
         remove_quietly(partial)
         raise
 
 
-def publish_folder(partial: Path, path: Path) -> None:
-    """Rename a completely written partial folder onto its final name, replacing an earlier
-    folder of that name."""
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(partial, path)
+@contextmanager
+def folder_written_atomically(
+    path: str | os.PathLike,
+    other_write_errors: tuple[type[Exception], ...] = (),
+    failure_note: str = "",
+) -> Iterator[Path]:
+    """Yield the partial folder of `path` to write into; when the block ends, it is renamed
+    onto `path` (replacing an earlier folder of that name), and if the block fails it is
+    removed, leaving an earlier `path` as it was.
+
+    Args:
+        path: the folder's final name.
+        other_write_errors: besides `OSError`, the exceptions that mean a write failed
+            (torch raises a `RuntimeError`, safetensors a `SafetensorError`).
+        failure_note: appended to the message of a failed write (what is still usable).
+
+    Raises:
+        A2SBWriteError: the block raised an `OSError` or one of `other_write_errors`, or the
+            rename failed.
+    """
+    path = Path(path)
+    partial = partial_path(path)
+    try:
+        yield partial
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(partial, path)
+    except (OSError, *other_write_errors) as error:
+        message = write_failure_message(path, error) + failure_note
+        remove_quietly(partial)
+        raise A2SBWriteError(message) from error
+    except BaseException:  # another failure, or an interruption: no partial folder is left
+        remove_quietly(partial)
+        raise
 
 
 def remove_quietly(path: str | os.PathLike) -> None:

@@ -5,8 +5,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import pytest
 import torch
+from fakes import micro_unet
 
 from a2sb.models import RoPEUNet2DModel
+from a2sb.pipelines import A2SBPipeline
+from a2sb.schedulers import I2SBScheduler
 
 TINY_CHANNELS = [32, 32, 64, 64, 64, 64]
 TINY_CONFIG = {
@@ -34,3 +37,11 @@ def tiny_model() -> RoPEUNet2DModel:
 @pytest.fixture
 def tiny_input() -> torch.Tensor:
     return torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> str:
+    """A saved pipeline with the micro UNet (tests/fakes.py), for command-line runs."""
+    folder = tmp_path_factory.mktemp("micro-pipeline")
+    A2SBPipeline(micro_unet(), I2SBScheduler()).save_pretrained(folder)
+    return str(folder)

@@ -15,24 +15,14 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from fakes import micro_unet
 from synth import synth_music
 
 from a2sb.cli import main
-from a2sb.pipelines import A2SBPipeline
-from a2sb.schedulers import I2SBScheduler
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 QUICK = ["--steps", "2", "--window-frames", "32", "--hop-frames", "32", "--window-batch-size", "8"]
 """Sampling options that keep the micro model to one call per step on a 0.25 s file."""
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> str:
-    folder = tmp_path_factory.mktemp("micro-pipeline")
-    A2SBPipeline(micro_unet(), I2SBScheduler()).save_pretrained(folder)
-    return str(folder)
 
 
 def write_music(path: Path, channels: int = 1, rate: int = 44100, seed: int = 0) -> Path:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from a2sb.atomic_output import check_writable, write_bytes_atomically
 from a2sb.audio import AUDIO_EXTENSIONS, load_audio, resample, to_mono
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation.bandwidth import estimate_bandwidth_hz, read_manifest_bandwidths
@@ -161,8 +162,8 @@ def evaluate(
     """Run `restorer` on every file of `data_folder` under every condition, resumably.
 
     Bandwidths come from `data_folder/manifest.csv` (`bw60_hz`) where it lists the file, else
-    from `estimate_bandwidth_hz`. After each restoration the results file is rewritten; pairs
-    it already holds are not run again.
+    from `estimate_bandwidth_hz`. After each restoration the results file is rewritten
+    atomically; pairs it already holds are not run again, so an interrupted evaluation resumes.
 
     Args:
         restorer: `(degraded [channels, samples], 44100, task_info)` → restored, same shape.
@@ -180,6 +181,10 @@ def evaluate(
 
     Returns:
         The results of these files under these conditions, new and resumed, file by file.
+
+    Raises:
+        A2SBWriteError: the results file cannot be written (checked before the first
+            restoration); the results saved before are kept.
     """
     for condition in conditions:
         check_condition(condition, EVALUATION_RATE)
@@ -193,6 +198,7 @@ def evaluate(
         (result.file, result.condition): result
         for result in load_results(results_path, model_name, settings)
     }
+    check_writable(results_path)  # before the first restoration, not after it
     manifest_bandwidths = read_manifest_bandwidths(data_folder)
     with tqdm(total=len(files) * len(conditions), disable=not progress_bar, unit="run") as bar:
         for path in files:
@@ -247,16 +253,18 @@ def load_results(path: Path, model_name: str, settings: dict) -> list[FileResult
 
 
 def save_results(path: Path, model_name: str, settings: dict, results: list[FileResult]) -> None:
-    """Write the results file atomically (a crash leaves the previous version intact)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the results file atomically (a crash, a kill or a full disk leaves the previous
+    version intact).
+
+    Raises:
+        A2SBWriteError: the file could not be written; the message says why and what to do.
+    """
     content = {
         "model": model_name,
         "settings": settings,
         "results": [asdict(result) for result in results],
     }
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(content, indent=1))
-    os.replace(partial, path)
+    write_bytes_atomically(path, json.dumps(content, indent=1).encode())
 
 
 def _load_reference(path: Path, channels: ChannelMode) -> np.ndarray:

@@ -2,6 +2,9 @@
 
 Each holds the Accelerate state (weights, optimizer, EMA, every rank's random states),
 `training_state.json` with the step, and `pipeline/`, a ready `A2SBPipeline` of that step.
+A checkpoint is written into a hidden `.step-00001000.partial/` renamed once complete
+(`a2sb.atomic_output`), so a full disk or a kill during a save leaves the earlier checkpoints
+as they were, and resuming from "latest" takes the latest complete one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from a2sb.atomic_output import PARTIAL_TAG, remove_quietly
 from a2sb.errors import A2SBInputError
 
 CHECKPOINTS_FOLDER = "checkpoints"
@@ -74,3 +78,20 @@ def remove_old_checkpoints(output_dir: str | os.PathLike, total_limit: int | Non
     for checkpoint in removed:
         shutil.rmtree(checkpoint)
     return removed
+
+
+def remove_unfinished_checkpoints(output_dir: str | os.PathLike) -> None:
+    """Delete the partial folders of saves that were killed midway."""
+    for unfinished in (Path(output_dir) / CHECKPOINTS_FOLDER).glob(f".step-*{PARTIAL_TAG}"):
+        remove_quietly(unfinished)
+
+
+def failed_save_note(output_dir: str | os.PathLike) -> str:
+    """What is still usable after a save failed: the latest complete checkpoint, if any."""
+    checkpoints = list_checkpoints(output_dir)
+    if not checkpoints:
+        return " (no earlier checkpoint of this run)"
+    return (
+        f" (the checkpoint {checkpoints[-1]} is intact: resume from it with "
+        "checkpointing.resume_from=latest)"
+    )

@@ -24,17 +24,21 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import ProjectConfiguration, is_tensorboard_available, set_seed
 from diffusers.training_utils import EMAModel
+from safetensors import SafetensorError
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from a2sb.atomic_output import folder_written_atomically, partial_path
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
 from a2sb.schedulers import I2SBScheduler
 from a2sb.training.checkpoints import (
     PIPELINE_FOLDER,
     checkpoint_path,
+    failed_save_note,
     read_step,
     remove_old_checkpoints,
+    remove_unfinished_checkpoints,
     resolve_resume,
     write_step,
 )
@@ -57,6 +61,9 @@ from a2sb.training.validation import (
 )
 
 logger = logging.getLogger(__name__)
+
+SAVE_ERRORS = (RuntimeError, SafetensorError)
+"""What torch and safetensors raise, besides `OSError`, when a file cannot be written."""
 
 
 @dataclass
@@ -189,7 +196,10 @@ class Trainer:
         # Past the last barrier: a failing upload on the main process cannot hang the others.
         try:
             if self.is_main_process:
-                self.save_pipeline(result.pipeline_dir)
+                with folder_written_atomically(
+                    result.pipeline_dir, SAVE_ERRORS, failed_save_note(self.output_dir)
+                ) as partial:
+                    self.save_pipeline(partial)
                 logger.info("trained %d steps; pipeline in %s", self.step, result.pipeline_dir)
                 if config.hub.push_to_hub:
                     upload_pipeline(result.pipeline_dir, config.hub, self.step)
@@ -253,12 +263,31 @@ class Trainer:
         )
 
     def save_checkpoint(self) -> Path:
-        """Save the full state of every rank, and a ready pipeline, after the current step."""
+        """Save the full state of every rank, and a ready pipeline, after the current step.
+
+        Every rank writes into the checkpoint's partial folder, which the main process renames
+        once all are done (see `a2sb.training.checkpoints`).
+
+        Raises:
+            A2SBWriteError: the save failed (a full disk, ...); the earlier checkpoints are
+                kept, and the message names the latest.
+        """
         folder = checkpoint_path(self.output_dir, self.step)
-        self.accelerator.save_state(str(folder))
         if self.is_main_process:
-            self.save_pipeline(folder / PIPELINE_FOLDER)
-            write_step(folder, self.step)
+            remove_unfinished_checkpoints(self.output_dir)
+        self.accelerator.wait_for_everyone()
+        writing = (
+            folder_written_atomically(folder, SAVE_ERRORS, failed_save_note(self.output_dir))
+            if self.is_main_process
+            else contextlib.nullcontext(partial_path(folder))
+        )
+        with writing as partial:
+            self.accelerator.save_state(str(partial))
+            self.accelerator.wait_for_everyone()  # every rank's files are in before the rename
+            if self.is_main_process:
+                self.save_pipeline(partial / PIPELINE_FOLDER)
+                write_step(partial, self.step)
+        if self.is_main_process:
             for removed in remove_old_checkpoints(
                 self.output_dir, self.config.checkpointing.total_limit
             ):
