@@ -1,12 +1,16 @@
+import errno
 import json
+import os
 
 import numpy as np
 import pytest
 import torch
+from mounts import tmpfs
 from synth import synth_music
 
+from a2sb import atomic_output
 from a2sb.audio import save_audio
-from a2sb.errors import A2SBInputError
+from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.evaluation import (
     Condition,
     estimate_bandwidth_hz,
@@ -134,3 +138,32 @@ def test_bandwidth_estimate_finds_a_lowpass():
     noise = np.random.default_rng(0).standard_normal((1, RATE)).astype(np.float32)
     estimate = estimate_bandwidth_hz(torch.from_numpy(remove_band(noise, RATE, 8000)), RATE)
     assert 7500 < estimate <= 8000
+
+
+def test_a_read_only_results_folder_fails_before_any_restoration(data_folder, tmp_path):
+    restorer = CountingIdentity()
+    with tmpfs(tmp_path / "read-only", read_only=True) as folder:
+        with pytest.raises(A2SBWriteError, match="the file system is read-only; write to another"):
+            evaluate(restorer, "identity", data_folder, [BWE_4K], folder / "results.json")
+    assert restorer.calls == []
+
+
+def test_a_full_disk_while_saving_keeps_the_results_saved_before(
+    data_folder, tmp_path, monkeypatch
+):
+    results_path = tmp_path / "results.json"
+    evaluate(CountingIdentity(), "identity", data_folder, [BWE_4K], results_path, limit=1)
+    saved = results_path.read_text()
+
+    def no_space(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(atomic_output.os, "fsync", no_space)
+    with pytest.raises(A2SBWriteError) as raised:
+        evaluate(CountingIdentity(), "identity", data_folder, [BWE_4K], results_path)
+    assert str(raised.value) == (
+        f"cannot write {results_path}: no space left on the device; free some space there, "
+        "or write elsewhere"
+    )
+    assert results_path.read_text() == saved
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["music", "results.json"]

@@ -1,5 +1,8 @@
+import errno
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -7,16 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from mounts import tmpfs
 from safetensors.torch import load_file
 from synth import synth_music
 from training_setup import tiny_config, tiny_overrides, write_music
 
 from a2sb.cli import main
-from a2sb.errors import A2SBInputError
+from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines import A2SBPipeline
 from a2sb.schedulers import I2SBScheduler
 from a2sb.training import Trainer, train
+from a2sb.training import trainer as trainer_module
+from a2sb.training.checkpoints import resolve_resume
 from a2sb.training.validation import build_validation_set, validation_losses
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -301,3 +307,74 @@ def test_more_restored_clips_than_segments_is_refused(tmp_path, music):
     too_many = ["validation.num_segments=2", "validation.restored_clips=3"]
     with pytest.raises(A2SBInputError, match="restored_clips 3 must lie in"):
         tiny_config(tmp_path / "run", music, *too_many)
+
+
+def test_a_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, music):
+    output = tmp_path / "run"
+    with tmpfs(output / "checkpoints", size="6m") as checkpoints:  # one 4.1 MB checkpoint fits
+        config = tiny_config(output, music, "max_steps=2", "checkpointing.interval_steps=1")
+        with pytest.raises(A2SBWriteError) as raised:
+            train(config)
+        expected = (
+            re.escape(
+                f"cannot write {checkpoints / 'step-00000002'}: no space left on the device ("
+            )
+            + r"\d+"
+            + re.escape(
+                " KiB free); free some space there, or write elsewhere (the checkpoint "
+                f"{checkpoints / 'step-00000001'} is intact: resume from it with "
+                "checkpointing.resume_from=latest)"
+            )
+        )
+        assert re.fullmatch(expected, str(raised.value)), raised.value
+        assert os.listdir(checkpoints) == ["step-00000001"]
+        assert resolve_resume(output, "latest") == checkpoints / "step-00000001"
+        A2SBPipeline.from_pretrained(checkpoints / "step-00000001" / "pipeline")
+
+
+def test_a_failed_save_is_one_line_from_a2sb_train(tmp_path, music, monkeypatch, capsys):
+    real_write_step = trainer_module.write_step
+
+    def write_step_on_a_full_disk(folder: Path, step: int) -> None:
+        if step == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write_step(folder, step)
+
+    monkeypatch.setattr(trainer_module, "write_step", write_step_on_a_full_disk)
+    output = tmp_path / "run"
+    overrides = [*tiny_overrides(output, music), "max_steps=2", "checkpointing.interval_steps=1"]
+    assert main(["train", *overrides]) == 1
+    checkpoints = output / "checkpoints"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"a2sb: cannot write {checkpoints / 'step-00000002'}: no space left on the device; "
+        f"free some space there, or write elsewhere (the checkpoint "
+        f"{checkpoints / 'step-00000001'} is intact: resume from it with "
+        "checkpointing.resume_from=latest)"
+    )
+    assert os.listdir(checkpoints) == ["step-00000001"]
+
+
+def test_a_kill_during_a_save_leaves_a_run_that_resumes_exactly(tmp_path, music, monkeypatch):
+    settings = ["checkpointing.interval_steps=1", "max_steps=3"]
+    whole = train(tiny_config(tmp_path / "whole", music, *settings))
+    split = tmp_path / "split"
+    real_write_step = trainer_module.write_step
+
+    def interrupted_at_step_2(folder: Path, step: int) -> None:
+        if step == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the save
+        real_write_step(folder, step)
+
+    monkeypatch.setattr(trainer_module, "write_step", interrupted_at_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(split, music, *settings))
+    checkpoints = split / "checkpoints"
+    assert os.listdir(checkpoints) == ["step-00000001"]
+    monkeypatch.undo()
+    # What SIGKILL leaves (no clean-up): a partial folder without its training_state.json.
+    shutil.copytree(checkpoints / "step-00000001", checkpoints / ".step-00000002.partial")
+    (checkpoints / ".step-00000002.partial" / "training_state.json").unlink()
+
+    resumed = train(tiny_config(split, music, *settings, "checkpointing.resume_from=latest"))
+    assert resumed.losses == {step: whole.losses[step] for step in (2, 3)}
+    assert sorted(os.listdir(checkpoints)) == ["step-00000001", "step-00000002", "step-00000003"]
