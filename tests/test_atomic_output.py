@@ -1,12 +1,14 @@
 """Writing results under faults: a full disk, a read-only folder, a forbidden folder, a path
-too long, an interruption. Each ends with one message naming the file, the cause and the fix,
-and leaves neither a partial file nor half a result under the final name."""
+too long, an interruption, in `save_audio`, the atomic writers and `A2SBPipeline.restore_file`.
+Each ends with one message naming the file, the cause and the fix, and leaves neither a partial
+file nor half a result under the final name."""
 
 import errno
 import os
 
 import numpy as np
 import pytest
+from fakes import RecordingUNet
 from mounts import tmpfs
 from synth import synth_music
 
@@ -20,6 +22,8 @@ from a2sb.atomic_output import (
 )
 from a2sb.audio import save_audio
 from a2sb.errors import A2SBWriteError
+from a2sb.pipelines import A2SBPipeline
+from a2sb.schedulers import I2SBScheduler
 
 ONE_SECOND_STEREO = synth_music(44100, channels=2)
 """264 kB as 24-bit wav: more than a 64 kB tmpfs holds."""
@@ -146,3 +150,34 @@ def test_a_saver_error_without_errno_on_a_full_device_is_called_a_full_disk(tmp_
                 partial.mkdir()
                 raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")
         assert os.listdir(folder) == ["filler"]
+
+
+def restoring_pipeline() -> tuple[A2SBPipeline, RecordingUNet]:
+    unet = RecordingUNet()
+    pipeline = A2SBPipeline(unet, I2SBScheduler())
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline, unet
+
+
+RESTORE = {"cutoff_hz": 4000, "num_inference_steps": 2, "window_frames": 32, "hop_frames": 16}
+
+
+def test_restore_file_into_a_read_only_folder_fails_before_restoring(tmp_path):
+    source = tmp_path / "song.wav"
+    save_audio(source, ONE_SECOND_STEREO, 44100)
+    pipeline, unet = restoring_pipeline()
+    with tmpfs(tmp_path / "read-only", read_only=True) as folder:
+        with pytest.raises(A2SBWriteError, match="the file system is read-only"):
+            pipeline.restore_file(source, folder / "song.a2sb.wav", **RESTORE)
+    assert unet.calls == []
+
+
+def test_restore_file_on_a_full_disk_leaves_neither_result_nor_partial(tmp_path, monkeypatch):
+    source = tmp_path / "song.wav"
+    save_audio(source, ONE_SECOND_STEREO, 44100)
+    pipeline, unet = restoring_pipeline()
+    monkeypatch.setattr(atomic_output.os, "fsync", fail_fsync_with(errno.ENOSPC))
+    with pytest.raises(A2SBWriteError, match="song.a2sb.wav: no space left on the device"):
+        pipeline.restore_file(source, tmp_path / "song.a2sb.wav", **RESTORE)
+    assert unet.calls  # it restored, then could not write
+    assert os.listdir(tmp_path) == ["song.wav"]
