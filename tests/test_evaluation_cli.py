@@ -1,5 +1,7 @@
 import json
+import os
 import re
+import signal
 
 import pytest
 from synth import synth_music
@@ -139,3 +141,30 @@ def test_evaluate_a_saved_pipeline_end_to_end(data_folder, tmp_path, capsys):
     assert row[2].strip() == "bwe-4000Hz"
     assert float(row[3]) > 0  # LSD of a random network: finite and positive
     assert row[7].strip() == "2"
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
+def test_a_signal_mid_evaluation_is_one_line_and_keeps_the_results_saved(
+    data_folder, tmp_path, monkeypatch, capsys, signal_number, exit_code
+):
+    calls = []
+
+    def loader(model_spec, task, *settings):
+        def restorer(degraded, sampling_rate, task_info):
+            calls.append(task_info.cutoff_hz)
+            if len(calls) == 2:  # the second restoration is interrupted
+                os.kill(os.getpid(), signal_number)
+            return degraded
+
+        return restorer
+
+    monkeypatch.setattr(evaluate_command, "load_restorer", loader)
+    output = tmp_path / "r.json"
+    argv = ["evaluate", "--model", "my-model", "--data", str(data_folder), "--task", "bwe"]
+    assert main([*argv, "--cutoffs", "4000", "--output", str(output)]) == exit_code
+    assert capsys.readouterr().err.splitlines()[-1] == "a2sb: interrupted"
+    assert [result["file"] for result in json.loads(output.read_text())["results"]] == ["0.wav"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["music", "r.json"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
