@@ -3,7 +3,8 @@ from conftest import TINY_CHANNELS
 from official_grammar import official_state_dict, release_file_content
 
 from a2sb.cli import main
-from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel, convert_official_checkpoints
+from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
+from a2sb.official import convert_official_checkpoints
 
 
 def _release_file(path, seed):

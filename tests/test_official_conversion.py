@@ -7,17 +7,17 @@ from conftest import TINY_CHANNELS
 from official_grammar import official_shapes, official_state_dict, release_file_content
 
 from a2sb.errors import A2SBInputError
-from a2sb.models import (
-    A2SBPartitionedModel,
-    RoPEUNet2DModel,
+from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
+from a2sb.models.embeddings import time_embedding
+from a2sb.official import (
     convert_official_checkpoints,
     convert_official_state_dict,
     load_official_checkpoint,
     official_key_map,
+    order_partitions_by_name,
+    t_range_from_name,
     to_official_state_dict,
 )
-from a2sb.models.embeddings import time_embedding
-from a2sb.models.official_conversion import order_partitions_by_name, t_range_from_name
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 FIXTURE = REFERENCE / "official-small-network.pt"

@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert the checkpoints and save the model folder; returns the exit code."""
     # Imported here so that `a2sb --help` does not pay for torch and diffusers.
-    from a2sb.models import A2SBPartitionedModel, convert_official_checkpoints
+    from a2sb.models import A2SBPartitionedModel
+    from a2sb.official import convert_official_checkpoints
 
     if args.output.exists() and not args.output.is_dir():
         raise A2SBInputError(f"--output {args.output} is a file; give a folder to write to")
