@@ -139,3 +139,26 @@ def test_evaluate_a_saved_pipeline_end_to_end(data_folder, tmp_path, capsys):
     assert row[2].strip() == "bwe-4000Hz"
     assert float(row[3]) > 0  # LSD of a random network: finite and positive
     assert row[7].strip() == "2"
+
+
+def test_device_auto_takes_what_the_machine_has_and_an_absent_one_is_refused(
+    data_folder, tmp_path, monkeypatch, capsys
+):
+    devices = []
+
+    def loader(model_spec, task, device, *settings):
+        devices.append(device)
+        return lambda degraded, sampling_rate, task_info: degraded
+
+    monkeypatch.setattr(evaluate_command, "load_restorer", loader)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: False)
+    argv = ["evaluate", "--model", "m", "--data", str(data_folder), "--task", "bwe"]
+    argv += ["--cutoffs", "4000", "--limit", "1", "--output", str(tmp_path / "r.json")]
+    assert main(argv) == 0
+    assert devices == ["cpu"]
+
+    assert main([*argv, "--device", "cuda"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("a2sb: --device cuda: CUDA is not available")
+    assert devices == ["cpu"]
