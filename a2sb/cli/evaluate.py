@@ -177,13 +177,13 @@ def conditions_for(task: Task, cutoffs: str | None, gaps: str | None) -> list[Co
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, and return 0."""
     from a2sb.cli.devices import process_device, resolve_device_kind
-    from a2sb.evaluation import TABLE_NOTE, evaluate, find_audio_files, format_table, summarize
+    from a2sb.evaluation import TABLE_NOTE, evaluate, find_evaluation_files, format_table, summarize
 
     task = parse_task(args.task)
     conditions = conditions_for(task, args.cutoffs, args.gaps)
     if args.limit is not None and args.limit < 1:
         raise A2SBInputError(f"--limit {args.limit} must be at least 1")
-    find_audio_files(args.data)
+    find_evaluation_files(args.data)
     device = str(process_device(resolve_device_kind(args.device), local_process_index=0))
     restorer = load_restorer(
         args.model, task, device, args.steps, args.seed, args.window_batch_size
