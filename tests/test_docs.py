@@ -33,9 +33,10 @@ import numpy as np
 import pytest
 import soundfile
 import yaml
-from fakes import MICRO_UNET, RecordingUNet
+from fakes import RecordingUNet
 from huggingface_hub import constants
 from synth import synth_music
+from tiny import MICRO_UNET
 
 from a2sb.official import OFFICIAL_REPO_ID, default_conversion_cache, release_cache_folder
 from a2sb.pipelines import A2SBPipeline

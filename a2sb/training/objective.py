@@ -84,7 +84,7 @@ def band_limit_weight(
     return weight[:, None, :, None].expand(-1, -1, -1, num_frames)
 
 
-def degrade(
+def draw_degradation(
     x0: torch.Tensor,
     mask_sampler: TrainingMaskSampler,
     representation: STFTRepresentation,
@@ -161,7 +161,7 @@ def make_bridge_batch(
         partition: the scheduler partition whose range t is drawn from (None: [0, 1)).
     """
     x0 = representation.encode(waveforms)
-    mask, x1 = degrade(x0, mask_sampler, representation, generator)
+    mask, x1 = draw_degradation(x0, mask_sampler, representation, generator)
     timesteps = scheduler.sample_training_t(x0.shape[0], generator, partition, x0.device)
     noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
     loss_weight = loss_weight_for(mask, bandwidth_hz, representation)
