@@ -4,8 +4,10 @@ Layering: this package sits between `a2sb.models` and `a2sb.pipelines`. It build
 (`RoPEUNet2DModel`, `A2SBPartitionedModel`) from release files and knows where those files and
 their cached conversions live, but it builds no pipeline: `A2SBPipeline.from_official_checkpoints`
 (and `from_pretrained`, which recognises the release and delegates to it) pairs the converted
-network with its scheduler and caches the pipeline. So imports point one way,
-models → official → pipelines → cli, and the models know nothing of the release.
+network with its scheduler and caches the pipeline (`a2sb.pipelines.converted_checkpoints`).
+So imports point one way, models → official → pipelines → cli, the models know nothing of the
+release, and no module here imports a pipeline (the cycle pipeline → release → pipeline that
+building a pipeline here would make).
 
 Modules, one idea each:
 - `key_map`: official parameter names ⇄ ours;
