@@ -25,7 +25,7 @@ def test_convert_official_writes_a_loadable_partitioned_model(tmp_path, capsys):
     assert (output / "diffusion_pytorch_model.safetensors").is_file()
 
     loaded = A2SBPartitionedModel.from_pretrained(output)
-    direct = convert_official_checkpoints([lower, upper], num_attention_heads=1)
+    direct, _ = convert_official_checkpoints([lower, upper], num_attention_heads=1)
     sample = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     t = torch.tensor([0.2, 0.7])
     with torch.no_grad():

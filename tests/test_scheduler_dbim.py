@@ -65,7 +65,9 @@ def test_eta_0_with_a_perfect_model_lands_on_the_marginal_and_recovers_x0_in_5_s
         )
         # Deterministic after booting: x_s stays exactly on a_s x0 + b_s x1 + c_s z_boot.
         a, b, c = bridge_coefficients(scheduler.previous_timestep(t))
-        torch.testing.assert_close(sample, (a * x0 + b * x1 + c * z_boot).float(), atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            sample, (a * x0 + b * x1 + c * z_boot).float(), atol=1e-5, rtol=0
+        )
     torch.testing.assert_close(pred_x0, x0, atol=1e-5, rtol=0)
 
 

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output.exists() and not args.output.is_dir():
         raise A2SBInputError(f"--output {args.output} is a file; give a folder to write to")
-    model = convert_official_checkpoints(
+    model, _ = convert_official_checkpoints(
         args.checkpoints,
         t_cutoffs=args.t_cutoffs,
         num_attention_heads=args.num_attention_heads,

@@ -73,6 +73,19 @@ def converted_pipeline_folder(
     return target
 
 
+def release_pipeline(
+    pipeline_class: type[DiffusionPipeline],
+    checkpoints: Sequence[Path],
+    options: ConversionOptions,
+) -> DiffusionPipeline:
+    """A pipeline of release files, in memory, with the released sampler (I2SB); its scheduler
+    holds the partitions' t-cutoffs (from the file names, or `options.t_cutoffs`)."""
+    unet, t_cutoffs = convert_official_checkpoints(
+        checkpoints, options.t_cutoffs, options.num_attention_heads, options.trust_checkpoint
+    )
+    return pipeline_class(unet=unet, scheduler=I2SBScheduler(t_cutoffs=t_cutoffs))
+
+
 def _convert_to_folder(
     pipeline_class: type[DiffusionPipeline],
     checkpoints: list[Path],
@@ -81,11 +94,7 @@ def _convert_to_folder(
 ) -> None:
     """Convert `.ckpt` files to a pipeline folder at `target`, written whole or not at all."""
     logger.info("converting %s to %s (once)", ", ".join(map(str, checkpoints)), target)
-    unet = convert_official_checkpoints(
-        checkpoints, options.t_cutoffs, options.num_attention_heads, options.trust_checkpoint
-    )
-    scheduler = I2SBScheduler(t_cutoffs=list(unet.config.get("t_cutoffs", [])))
     partial = target.with_name(target.name + ".partial")
-    pipeline = pipeline_class(unet=unet, scheduler=scheduler)
+    pipeline = release_pipeline(pipeline_class, checkpoints, options)
     pipeline.save_pretrained(partial, safe_serialization=True)
     partial.rename(target)
