@@ -10,6 +10,7 @@ from a2sb.schedulers import (
     bridge_coefficients,
     sigma_fwd,
 )
+from a2sb.schedulers.samplers import describe_sampler, with_sampler
 
 
 def _tensors(seed: int, shape=(2, 3, 16, 8)):
@@ -157,3 +158,35 @@ def test_step_without_degraded_samples_is_refused():
 def test_steps_below_1_are_refused():
     with pytest.raises(A2SBInputError, match="at least 1"):
         DBIMScheduler().set_timesteps(0)
+
+
+def test_with_sampler_swaps_and_keeps_the_bridge():
+    i2sb = I2SBScheduler(t_cutoffs=[0.5], t_min=0.1)
+    dbim = with_sampler(i2sb, "dbim", eta=0.3)
+    assert isinstance(dbim, DBIMScheduler) and dbim.config.eta == 0.3
+    assert (dbim.config.t_cutoffs, dbim.config.t_min) == ([0.5], 0.1)
+    assert with_sampler(dbim, None) is dbim
+    assert with_sampler(dbim, None, eta=1.0).config.eta == 1.0
+    assert isinstance(with_sampler(dbim, "i2sb"), I2SBScheduler)
+    assert describe_sampler(dbim, 8, "shifted") == "dbim (eta 0.3), 8 steps, shifted windows"
+
+
+@pytest.mark.parametrize(
+    ("sampler", "eta", "message"),
+    [("euler", None, "unknown sampler 'euler'"), (None, 0.5, "eta is an option of the dbim")],
+)
+def test_with_sampler_refuses_what_does_not_exist(sampler, eta, message):
+    with pytest.raises(A2SBInputError, match=message):
+        with_sampler(I2SBScheduler(), sampler, eta)
+
+
+@pytest.mark.parametrize("t_range", [(0.5, 1.0), (0.2, 0.3)])
+def test_training_times_drawn_in_a_range_stay_inside_it(t_range):
+    t = DBIMScheduler().sample_training_t(5000, torch.Generator().manual_seed(0), t_range=t_range)
+    assert t.min() >= t_range[0] and t.max() < t_range[1]
+
+
+@pytest.mark.parametrize("t_range", [(0.5, 0.5), (-0.1, 0.5), (0.2, 1.2)])
+def test_a_bad_training_range_is_refused(t_range):
+    with pytest.raises(A2SBInputError, match="must be \\(lo, hi\\) with 0 <= lo < hi <= 1"):
+        I2SBScheduler().sample_training_t(4, t_range=t_range)

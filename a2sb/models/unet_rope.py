@@ -22,6 +22,7 @@ from diffusers.utils import BaseOutput
 from torch import nn
 
 from a2sb.errors import A2SBInputError
+from a2sb.models.aligned_loading import AlignedLoadingMixin
 from a2sb.models.embeddings import ROTARY_DIM, conditioning_map, time_embedding
 from a2sb.models.unet_rope_blocks import GroupNorm32, UNetLevel, Upsample
 
@@ -37,7 +38,7 @@ class RoPEUNet2DOutput(BaseOutput):
     sample: torch.Tensor
 
 
-class RoPEUNet2DModel(ModelMixin, ConfigMixin):
+class RoPEUNet2DModel(AlignedLoadingMixin, ModelMixin, ConfigMixin):
     """UNet on `[batch, 3, freq, frames]` spectrograms with frequency/time conditioning and RoPE.
 
     The defaults are the paper's configuration (565,544,851 parameters), which the released
@@ -59,6 +60,11 @@ class RoPEUNet2DModel(ModelMixin, ConfigMixin):
     """
 
     _supports_gradient_checkpointing = True
+
+    @property
+    def size_multiple(self) -> int:
+        """Rows and frames of `sample` must be multiples of this: 2 ** (down-sampling levels)."""
+        return 2 ** (len(self.config.block_out_channels) - 1)
 
     @register_to_config
     def __init__(

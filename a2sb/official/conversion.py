@@ -196,4 +196,4 @@ def convert_official_checkpoints(
     ]
     if len(models) == 1:
         return models[0], []
-    return A2SBPartitionedModel.from_partitions(models, t_cutoffs), list(t_cutoffs)
+    return A2SBPartitionedModel.from_partitions(models), list(t_cutoffs)
