@@ -56,7 +56,11 @@ def test_conversion_is_cached_and_the_pickles_read_once(release_folder, tmp_path
     sample = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
     t = torch.tensor([0.7])
     with torch.no_grad():
-        torch.testing.assert_close(first.unet(sample, t).sample, second.unet(sample, t).sample)
+        for partition in (0, 1):
+            torch.testing.assert_close(
+                first.unet(sample, t, partition=partition).sample,
+                second.unet(sample, t, partition=partition).sample,
+            )
     assert (cache / next(p.name for p in cache.iterdir())).joinpath("model_index.json").exists()
 
 
