@@ -1,7 +1,8 @@
 """Draw the spectrogram figures of the docs: `python docs/make_figures.py` writes docs/figures/.
 
-The music is synthesized here (bright chords and hi-hats), so the figures need no data. No
-trained model ships with a2sb, so the "restored" panels come from the non-learned baselines of
+The music is synthesized here (bright chords and hi-hats), so the figures need no data. The model
+that ships with a2sb (a2sb-small) is far below the published quality, so the "restored" panels
+come from the non-learned baselines of
 `a2sb.evaluation.baselines` (spectral band replication, a cross-faded copy); the captions in
 docs/concepts.md say so. PNGs are written with numpy and zlib; no plotting library is needed.
 """

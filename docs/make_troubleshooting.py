@@ -23,7 +23,12 @@ AREAS = [  # (title, path prefixes below a2sb/)
     ("The command line", ("cli/",)),
     (
         "Models, the bundled model and the released checkpoints",
-        ("models/", "pipelines/official_release.py", "pipelines/bundled_model.py"),
+        (
+            "models/",
+            "official/",
+            "pipelines/converted_checkpoints.py",
+            "pipelines/bundled_model.py",
+        ),
     ),
     ("Representations and schedulers", ("representations/", "schedulers/")),
     ("Training", ("training/",)),

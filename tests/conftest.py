@@ -6,17 +6,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pytest
 import torch
 from fakes import micro_unet
+from tiny import TINY_CHANNELS, TINY_CONFIG  # noqa: F401 (the tests import them from here)
 
 from a2sb.models import RoPEUNet2DModel
 from a2sb.pipelines import A2SBPipeline
 from a2sb.schedulers import I2SBScheduler
-
-TINY_CHANNELS = [32, 32, 64, 64, 64, 64]
-TINY_CONFIG = {
-    "block_out_channels": TINY_CHANNELS,
-    "attention_levels": [3, 4],
-    "num_attention_heads": 1,
-}
 
 
 def randomized(model: RoPEUNet2DModel, seed: int = 0) -> RoPEUNet2DModel:

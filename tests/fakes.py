@@ -3,18 +3,9 @@
 import torch
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
+from tiny import MICRO_UNET
 
 from a2sb.models import RoPEUNet2DModel, RoPEUNet2DOutput
-
-MICRO_UNET = {
-    "block_out_channels": (8, 8, 8, 8, 8, 64),
-    "attention_levels": (),
-    "num_attention_heads": 1,
-    "norm_num_groups": 8,
-    "time_embedding_dim": 16,
-    "frequency_embedding_dim": 4,
-}
-"""The smallest real RoPEUNet2DModel: attention only in the middle, a second per few windows."""
 
 
 def micro_unet(seed: int = 0) -> RoPEUNet2DModel:

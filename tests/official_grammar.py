@@ -1,5 +1,5 @@
 """Released A2SB state dicts at any size, written from the key grammar of
-`shared/reference/official-a2sb-keys.txt` and independent of `a2sb.models.official_conversion`."""
+`shared/reference/official-a2sb-keys.txt` and independent of `a2sb.official`."""
 
 import math
 

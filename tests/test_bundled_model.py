@@ -13,8 +13,9 @@ from synth import synth_music
 import a2sb
 from a2sb.cli import main
 from a2sb.models import RoPEUNet2DModel
+from a2sb.notices import warn_once
+from a2sb.official import OFFICIAL_REPO_ID
 from a2sb.pipelines import A2SBPipeline, bundled_model
-from a2sb.pipelines.official_release import OFFICIAL_REPO_ID
 
 RATE = 44100
 
@@ -76,9 +77,9 @@ def test_the_bundled_model_restores_a_stereo_clip_keeping_the_known_band():
     assert restored_spectrum[:, frequencies > 5000].mean() > 0
 
 
-def test_which_model_is_used_is_said_once(caplog, monkeypatch):
-    monkeypatch.setattr(bundled_model, "_notice_shown", False)
-    with caplog.at_level(logging.WARNING, logger="a2sb.pipelines.bundled_model"):
+def test_which_model_is_used_is_said_once(caplog):
+    warn_once.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="a2sb.pipelines.pipeline_a2sb"):
         A2SBPipeline.from_pretrained()
         A2SBPipeline.from_pretrained()
     notices = [record.message for record in caplog.records if "a2sb-small" in record.message]

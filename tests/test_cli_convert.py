@@ -3,7 +3,8 @@ from conftest import TINY_CHANNELS
 from official_grammar import official_state_dict, release_file_content
 
 from a2sb.cli import main
-from a2sb.models import RoPEUNet2DModel, convert_official_checkpoints
+from a2sb.models import RoPEUNet2DModel
+from a2sb.official import convert_official_checkpoints
 from a2sb.pipelines import A2SBPipeline
 
 

@@ -33,17 +33,14 @@ import numpy as np
 import pytest
 import soundfile
 import yaml
-from fakes import MICRO_UNET, RecordingUNet
+from fakes import RecordingUNet
 from huggingface_hub import constants
 from synth import synth_music
+from tiny import MICRO_UNET
 
+from a2sb.official import OFFICIAL_REPO_ID, default_conversion_cache, release_cache_folder
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
-from a2sb.pipelines.official_release import (
-    OFFICIAL_REPO_ID,
-    _cache_name,
-    default_conversion_cache,
-)
 from a2sb.schedulers import I2SBScheduler
 
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +103,7 @@ def write_training_configs(folder: Path) -> None:
 def write_converted_release(hf_home: Path) -> None:
     """A converted 'release' in the conversion cache: the stand-in UNet, two partitions."""
     cache = hf_home / default_conversion_cache().relative_to(constants.HF_HOME)
-    target = cache / _cache_name(OFFICIAL_REPO_ID, "twosplit")
+    target = release_cache_folder(OFFICIAL_REPO_ID, "twosplit", cache)
     A2SBPipeline(RecordingUNet(), I2SBScheduler(t_cutoffs=[0.5])).save_pretrained(target)
 
 

@@ -168,3 +168,26 @@ def test_a_signal_mid_evaluation_is_one_line_and_keeps_the_results_saved(
     assert [result["file"] for result in json.loads(output.read_text())["results"]] == ["0.wav"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["music", "r.json"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_device_auto_takes_what_the_machine_has_and_an_absent_one_is_refused(
+    data_folder, tmp_path, monkeypatch, capsys
+):
+    devices = []
+
+    def loader(model_spec, task, device, *settings):
+        devices.append(device)
+        return lambda degraded, sampling_rate, task_info: degraded
+
+    monkeypatch.setattr(evaluate_command, "load_restorer", loader)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setattr("torch.backends.mps.is_available", lambda: False)
+    argv = ["evaluate", "--model", "m", "--data", str(data_folder), "--task", "bwe"]
+    argv += ["--cutoffs", "4000", "--limit", "1", "--output", str(tmp_path / "r.json")]
+    assert main(argv) == 0
+    assert devices == ["cpu"]
+
+    assert main([*argv, "--device", "cuda"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("a2sb: --device cuda: CUDA is not available")
+    assert devices == ["cpu"]

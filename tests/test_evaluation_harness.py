@@ -15,7 +15,7 @@ from a2sb.evaluation import (
     Condition,
     estimate_bandwidth_hz,
     evaluate,
-    find_audio_files,
+    find_evaluation_files,
     format_table,
     summarize,
 )
@@ -47,7 +47,9 @@ def data_folder(tmp_path):
 
 
 def test_finds_audio_files_recursively_in_order(data_folder):
-    names = [path.relative_to(data_folder).as_posix() for path in find_audio_files(data_folder)]
+    names = [
+        path.relative_to(data_folder).as_posix() for path in find_evaluation_files(data_folder)
+    ]
     assert names == ["a.wav", "sub/b.flac"]
 
 

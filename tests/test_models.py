@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from conftest import TINY_CONFIG, randomized
 
 from a2sb.errors import A2SBInputError
-from a2sb.models import RoPEUNet2DModel, RoPEUNet2DOutput, to_official_state_dict
+from a2sb.models import RoPEUNet2DModel, RoPEUNet2DOutput
 from a2sb.models.embeddings import (
     apply_axial_rotary,
     axial_rotary_angles,
@@ -15,6 +15,7 @@ from a2sb.models.embeddings import (
     time_embedding,
 )
 from a2sb.models.unet_rope_blocks import Upsample
+from a2sb.official import to_official_state_dict
 
 PAPER_RELEASED_ENTRIES = 565_544_851
 ROTARY_CONSTANTS = 9 * 16  # 9 attention blocks × 16 frequencies, not learned

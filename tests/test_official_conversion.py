@@ -7,17 +7,17 @@ from conftest import TINY_CHANNELS
 from official_grammar import official_shapes, official_state_dict, release_file_content
 
 from a2sb.errors import A2SBInputError
-from a2sb.models import (
-    A2SBPartitionedModel,
-    RoPEUNet2DModel,
+from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
+from a2sb.models.embeddings import time_embedding
+from a2sb.official import (
     convert_official_checkpoints,
     convert_official_state_dict,
     load_official_checkpoint,
     official_key_map,
+    order_partitions_by_name,
+    t_range_from_name,
     to_official_state_dict,
 )
-from a2sb.models.embeddings import time_embedding
-from a2sb.models.official_conversion import order_partitions_by_name, t_range_from_name
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 FIXTURE = REFERENCE / "official-small-network.pt"
@@ -50,7 +50,7 @@ def test_fixture_output_is_reproduced_through_a_release_file(tmp_path):
         pytest.skip(f"{FIXTURE} not found: clone the shared/ reference folder beside the repo")
     fixture = torch.load(FIXTURE, weights_only=False)
     path = _save_release_file(tmp_path / "A2SB_small.ckpt", fixture["state_dict"])
-    model = convert_official_checkpoints(
+    model, _ = convert_official_checkpoints(
         [path], num_attention_heads=fixture["config"]["n_attn_heads"]
     )
     assert list(model.config.block_out_channels) == fixture["config"]["hidden_channels"]
@@ -73,7 +73,7 @@ def test_to_official_names_the_paper_model_exactly_like_the_release():
 
 def test_every_released_tensor_lands_on_its_parameter(tiny_official, tmp_path):
     path = _save_release_file(tmp_path / "A2SB_onesplit_0.0_1.0_release.ckpt", tiny_official)
-    model = convert_official_checkpoints([path], num_attention_heads=1)
+    model, _ = convert_official_checkpoints([path], num_attention_heads=1)
     ours = model.state_dict()
     key_map = official_key_map(model.config)
     assert set(key_map.values()) == set(ours)
@@ -117,7 +117,7 @@ def test_swapping_two_same_shaped_tensors_changes_the_output(tiny_official, firs
 def test_bare_state_dict_with_prefix_is_accepted(tiny_official, tmp_path):
     bare = {f"vf_model.{key}": tensor for key, tensor in tiny_official.items()}
     torch.save(bare, tmp_path / "bare.pt")
-    model = convert_official_checkpoints([tmp_path / "bare.pt"], num_attention_heads=1)
+    model, _ = convert_official_checkpoints([tmp_path / "bare.pt"], num_attention_heads=1)
     assert isinstance(model, RoPEUNet2DModel)
 
 

@@ -3,6 +3,7 @@ and music files the way the packages lay them out."""
 
 import fnmatch
 import importlib.util
+import json
 import sys
 import zipfile
 from pathlib import Path
@@ -131,3 +132,37 @@ def test_the_training_recipe_is_a_valid_config_that_masks_the_loss_above_the_ban
     assert config.data.bandwidth_loss_mask
     assert config.bridge.t_range == (0.0, 1.0)
     assert config.data.segment_samples // config.representation.hop_length + 1 == 128
+
+
+def absolute_paths(value) -> list[str]:
+    """The strings in a JSON value that are absolute paths (POSIX, home or Windows)."""
+    if isinstance(value, dict):
+        return [path for item in value.values() for path in absolute_paths(item)]
+    if isinstance(value, list):
+        return [path for item in value for path in absolute_paths(item)]
+    if isinstance(value, str) and (value.startswith(("/", "~", "\\\\")) or value[1:3] == ":\\"):
+        return [value]
+    return []
+
+
+def test_no_shipped_json_holds_an_absolute_path():
+    package = RECIPE.parents[1] / "a2sb"
+    shipped = sorted(package.rglob("*.json"))
+    assert shipped, "the bundled model's configs are missing"
+    for path in shipped:
+        found = absolute_paths(json.loads(path.read_text()))
+        assert not found, f"{path.relative_to(package)} holds the machine path {found}"
+
+
+def test_packaging_strips_where_the_pipeline_was_loaded_from(tmp_path):
+    spec = importlib.util.spec_from_file_location("package_weights", RECIPE / "package_weights.py")
+    package_weights = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package_weights)
+    config = tmp_path / "unet" / "config.json"
+    config.parent.mkdir()
+    config.write_text(json.dumps({"_name_or_path": "/runs/a2sb/pipeline/unet", "sample": 1}))
+
+    package_weights.strip_loaded_from(tmp_path)
+
+    assert json.loads(config.read_text()) == {"sample": 1}
+    assert absolute_paths({"a": ["C:\\runs"], "b": "~/x", "c": "unet"}) == ["C:\\runs", "~/x"]

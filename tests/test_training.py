@@ -13,6 +13,7 @@ import torch
 from mounts import tmpfs
 from safetensors.torch import load_file
 from synth import synth_music
+from tiny import TRAINING_UNET
 from training_setup import tiny_config, tiny_overrides, write_music
 
 from a2sb.cli import main
@@ -162,13 +163,7 @@ def test_cli_trains_and_writes_a_pipeline_that_restores_a_clip(tmp_path, music):
         "data.num_workers=0",
         "representation.n_fft=256",
         "representation.hop_length=64",
-        "model.unet.block_out_channels=[8, 8, 64]",
-        "model.unet.layers_per_block=1",
-        "model.unet.attention_levels=[]",
-        "model.unet.num_attention_heads=1",
-        "model.unet.norm_num_groups=8",
-        "model.unet.time_embedding_dim=16",
-        "model.unet.frequency_embedding_dim=4",
+        *(f"model.unet.{key}={json.dumps(value)}" for key, value in TRAINING_UNET.items()),
         "max_steps=2",
         "batch_size=2",
         "tracking.report_to=none",

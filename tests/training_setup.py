@@ -1,18 +1,13 @@
 """A training setup small enough for CPU tests: short segments, a 128-row STFT, a tiny UNet."""
 
+import json
 from pathlib import Path
 
 import soundfile
 from synth import synth_music
+from tiny import TRAINING_UNET
 
 from a2sb.training.config import TrainingConfig, load_training_config
-
-TINY_TRAINING_UNET = (
-    "{block_out_channels: [8, 8, 64], layers_per_block: 1, attention_levels: [], "
-    "num_attention_heads: 1, norm_num_groups: 8, time_embedding_dim: 16, "
-    "frequency_embedding_dim: 4}"
-)
-"""A two-level RoPEUNet2DModel (attention only in the middle): a few ms per step."""
 
 SEGMENT_SAMPLES = 960
 """15 hops of 64: 16 frames of the 256-point STFT, a multiple of the UNet's 4."""
@@ -39,7 +34,7 @@ def tiny_overrides(output_dir: Path, music: Path) -> list[str]:
         "data.num_workers=0",
         "representation.n_fft=256",
         "representation.hop_length=64",
-        f"model.unet={TINY_TRAINING_UNET}",
+        f"model.unet={json.dumps(TRAINING_UNET)}",
         "batch_size=3",
         "max_steps=4",
         "optimizer.learning_rate=1e-3",

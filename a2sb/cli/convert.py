@@ -64,16 +64,17 @@ def run(args: argparse.Namespace) -> int:
     """Convert the checkpoints and save the model folder; returns the exit code."""
     # Imported here so that `a2sb --help` does not pay for torch and diffusers.
     from a2sb.models import A2SBPartitionedModel
-    from a2sb.pipelines.official_release import release_pipeline
+    from a2sb.pipelines import A2SBPipeline
+    from a2sb.pipelines.converted_checkpoints import ConversionOptions, release_pipeline
 
     if args.output.exists() and not args.output.is_dir():
         raise A2SBInputError(f"--output {args.output} is a file; give a folder to write to")
-    pipeline = release_pipeline(
-        [Path(path) for path in args.checkpoints],
+    options = ConversionOptions(
         t_cutoffs=args.t_cutoffs,
         num_attention_heads=args.num_attention_heads,
         trust_checkpoint=args.trust_checkpoint,
     )
+    pipeline = release_pipeline(A2SBPipeline, args.checkpoints, options)
     pipeline.save_pretrained(args.output, safe_serialization=True)
     if isinstance(pipeline.unet, A2SBPartitionedModel):
         cutoffs = ", ".join(str(cutoff) for cutoff in pipeline.scheduler.config.t_cutoffs)

@@ -38,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the report; returns 0."""
     # Imported here so that `a2sb --help` does not pay for torch and diffusers.
-    from a2sb.pipelines.official_release import OFFICIAL_REPO_ID, default_conversion_cache
+    from a2sb.official import OFFICIAL_REPO_ID, default_conversion_cache
 
     conversion_cache = default_conversion_cache()
     hub_cache = Path(constants.HF_HUB_CACHE)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from a2sb.cli.option_values import DEVICES
 from a2sb.errors import A2SBInputError
 
 if TYPE_CHECKING:
@@ -72,7 +73,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="mix files down to mono (default) or give the restorer all their channels",
     )
     parser.add_argument(
-        "--device", default="cpu", help="torch device for the model and the metrics"
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the model and the metrics run; default auto: the GPU, else MPS, else the CPU",
     )
     parser.add_argument(
         "--steps", type=int, default=49, help="model: network calls per restoration (%(default)s)"
@@ -172,15 +176,17 @@ def conditions_for(task: Task, cutoffs: str | None, gaps: str | None) -> list[Co
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, and return 0."""
-    from a2sb.evaluation import TABLE_NOTE, evaluate, find_audio_files, format_table, summarize
+    from a2sb.cli.devices import process_device, resolve_device_kind
+    from a2sb.evaluation import TABLE_NOTE, evaluate, find_evaluation_files, format_table, summarize
 
     task = parse_task(args.task)
     conditions = conditions_for(task, args.cutoffs, args.gaps)
     if args.limit is not None and args.limit < 1:
         raise A2SBInputError(f"--limit {args.limit} must be at least 1")
-    find_audio_files(args.data)
+    find_evaluation_files(args.data)
+    device = str(process_device(resolve_device_kind(args.device), local_process_index=0))
     restorer = load_restorer(
-        args.model, task, args.device, args.steps, args.seed, args.window_batch_size
+        args.model, task, device, args.steps, args.seed, args.window_batch_size
     )
     results = evaluate(
         restorer,
@@ -190,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         args.output,
         channels=args.channels,
         limit=args.limit,
-        device=args.device,
+        device=device,
         visqol=args.visqol,
         progress_bar=True,
         restorer_settings=None

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from a2sb.audio import AUDIO_EXTENSIONS, ensure_not_input
+from a2sb.audio_files import audio_files_in
 from a2sb.errors import A2SBInputError
 
 OUTPUT_TAG = ".a2sb"
@@ -117,11 +118,10 @@ def is_searched_audio(relative: Path) -> bool:
 
 
 def _search_folder(folder: Path) -> list[FoundFile]:
-    relatives = sorted(path.relative_to(folder) for path in folder.rglob("*") if path.is_file())
     return [
-        FoundFile(folder / relative, relative.parent)
-        for relative in relatives
-        if is_searched_audio(relative)
+        FoundFile(path, path.relative_to(folder).parent)
+        for path in audio_files_in(folder)
+        if not path.stem.endswith(OUTPUT_TAG)
     ]
 
 

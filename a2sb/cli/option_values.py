@@ -80,3 +80,7 @@ TASK_NAMES = {
     "inpaint": "inpainting",
 }
 """`--task` spellings and the pipeline task each names."""
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+"""What `--device` accepts; "auto" takes this process's GPU, else MPS, else the CPU
+(`a2sb.cli.devices.resolve_device_kind`)."""

@@ -19,9 +19,9 @@ from a2sb.evaluation.baselines import (
 from a2sb.evaluation.harness import (
     EVALUATION_RATE,
     ChannelMode,
-    FileResult,
+    FileScores,
     evaluate,
-    find_audio_files,
+    find_evaluation_files,
     score,
 )
 from a2sb.evaluation.metrics import (
@@ -60,7 +60,7 @@ __all__ = [
     "ChannelMode",
     "Condition",
     "ConditionSummary",
-    "FileResult",
+    "FileScores",
     "Restorer",
     "Task",
     "TaskInfo",
@@ -70,7 +70,7 @@ __all__ = [
     "degraded_input",
     "estimate_bandwidth_hz",
     "evaluate",
-    "find_audio_files",
+    "find_evaluation_files",
     "format_table",
     "frequency_bins",
     "gap_frames",

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from a2sb.atomic_output import check_writable, write_bytes_atomically
 from a2sb.audio import AUDIO_EXTENSIONS, load_audio, resample, to_mono
+from a2sb.audio_files import audio_files_in
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation.bandwidth import estimate_bandwidth_hz, read_manifest_bandwidths
 from a2sb.evaluation.metrics import (
@@ -51,7 +52,7 @@ ChannelMode = Literal["mono", "all"]
 
 
 @dataclass(frozen=True)
-class FileResult:
+class FileScores:
     """The scores of one restoration: one file under one condition.
 
     Attributes:
@@ -79,8 +80,9 @@ class FileResult:
     visqol: float | None = None
 
 
-def find_audio_files(folder: str | os.PathLike) -> list[Path]:
-    """Audio files (`AUDIO_EXTENSIONS`) in `folder` and its subfolders, sorted by path.
+def find_evaluation_files(folder: str | os.PathLike) -> list[Path]:
+    """The files an evaluation scores: `a2sb.audio_files.audio_files_in(folder)`, refused
+    when there is none.
 
     Raises:
         A2SBInputError: the folder does not exist or holds no audio file.
@@ -88,11 +90,7 @@ def find_audio_files(folder: str | os.PathLike) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise A2SBInputError(f"data folder {folder} does not exist; pass a folder of audio files")
-    files = sorted(
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and path.suffix.lower() in AUDIO_EXTENSIONS
-    )
+    files = audio_files_in(folder)
     if not files:
         raise A2SBInputError(
             f"data folder {folder} holds no audio files ({', '.join(AUDIO_EXTENSIONS)}); "
@@ -158,7 +156,7 @@ def evaluate(
     visqol: bool = False,
     progress_bar: bool = False,
     restorer_settings: dict | None = None,
-) -> list[FileResult]:
+) -> list[FileScores]:
     """Run `restorer` on every file of `data_folder` under every condition, resumably.
 
     Bandwidths come from `data_folder/manifest.csv` (`bw60_hz`) where it lists the file, else
@@ -191,7 +189,7 @@ def evaluate(
     if visqol:
         visqol_api()
     data_folder = Path(data_folder)
-    files = find_audio_files(data_folder)[:limit]
+    files = find_evaluation_files(data_folder)[:limit]
     results_path = Path(results_path)
     settings = {"channels": channels, "visqol": visqol, **(restorer_settings or {})}
     done = {
@@ -222,7 +220,7 @@ def evaluate(
     return [done[(name, c.name)] for name in names for c in conditions]
 
 
-def load_results(path: Path, model_name: str, settings: dict) -> list[FileResult]:
+def load_results(path: Path, model_name: str, settings: dict) -> list[FileScores]:
     """The results already in `path` (none if it does not exist).
 
     Args:
@@ -238,7 +236,7 @@ def load_results(path: Path, model_name: str, settings: dict) -> list[FileResult
         return []
     try:
         content = json.loads(path.read_text())
-        results = [FileResult(**result) for result in content["results"]]
+        results = [FileScores(**result) for result in content["results"]]
         saved_model, saved_settings = content["model"], content["settings"]
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise A2SBInputError(
@@ -252,7 +250,7 @@ def load_results(path: Path, model_name: str, settings: dict) -> list[FileResult
     return results
 
 
-def save_results(path: Path, model_name: str, settings: dict, results: list[FileResult]) -> None:
+def save_results(path: Path, model_name: str, settings: dict, results: list[FileScores]) -> None:
     """Write the results file atomically (a crash, a kill or a full disk leaves the previous
     version intact).
 
@@ -282,7 +280,7 @@ def _restore_and_score(
     bandwidth_hz: float,
     device: torch.device | str,
     visqol: bool,
-) -> FileResult:
+) -> FileScores:
     """Degrade `reference` `[channels, samples]`, restore it (timed), and score the result."""
     degraded, task_info = degrade(reference, EVALUATION_RATE, condition)
     start = time.perf_counter()
@@ -296,4 +294,4 @@ def _restore_and_score(
     metrics = score(reference, restored, condition, task_info, bandwidth_hz, device)
     if visqol:
         metrics["visqol"] = visqol_moslqo(reference, restored, EVALUATION_RATE)
-    return FileResult(name, condition.name, bandwidth_hz, **metrics, seconds=seconds)
+    return FileScores(name, condition.name, bandwidth_hz, **metrics, seconds=seconds)

@@ -6,11 +6,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from a2sb.evaluation.harness import FileResult
+from a2sb.evaluation.harness import FileScores
 from a2sb.evaluation.protocol import Condition
 
 METRICS = ("lsd", "lsd_in_bandwidth", "lsd_missing", "sispec", "visqol", "seconds")
-"""The `FileResult` fields that are averaged per condition."""
+"""The `FileScores` fields that are averaged per condition."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ConditionSummary:
 
 
 def summarize(
-    results: Sequence[FileResult], conditions: Sequence[Condition]
+    results: Sequence[FileScores], conditions: Sequence[Condition]
 ) -> list[ConditionSummary]:
     """One summary per condition, in the order of `conditions`.
 

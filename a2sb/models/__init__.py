@@ -1,22 +1,9 @@
-"""Networks of a2sb: the RoPE UNet, its time-partitioned ensemble, and the release converter."""
+"""Networks of a2sb: the RoPE UNet and its time-partitioned ensemble.
 
-from a2sb.models.official_conversion import (
-    convert_official_checkpoints,
-    convert_official_state_dict,
-    load_official_checkpoint,
-    official_key_map,
-    to_official_state_dict,
-)
+NVIDIA's released checkpoints are converted to these by `a2sb.official`.
+"""
+
 from a2sb.models.partitioned import A2SBPartitionedModel
 from a2sb.models.unet_rope import RoPEUNet2DModel, RoPEUNet2DOutput
 
-__all__ = [
-    "A2SBPartitionedModel",
-    "RoPEUNet2DModel",
-    "RoPEUNet2DOutput",
-    "convert_official_checkpoints",
-    "convert_official_state_dict",
-    "load_official_checkpoint",
-    "official_key_map",
-    "to_official_state_dict",
-]
+__all__ = ["A2SBPartitionedModel", "RoPEUNet2DModel", "RoPEUNet2DOutput"]

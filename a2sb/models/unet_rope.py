@@ -42,7 +42,7 @@ class RoPEUNet2DModel(AlignedLoadingMixin, ModelMixin, ConfigMixin):
     """UNet on `[batch, 3, freq, frames]` spectrograms with frequency/time conditioning and RoPE.
 
     The defaults are the paper's configuration (565,544,851 parameters), which the released
-    checkpoints use; `a2sb.models.official_conversion` loads them.
+    checkpoints use; `a2sb.official` converts them.
 
     Args:
         in_channels: channels of `sample` (3: magnitude^0.25, cos θ, sin θ).

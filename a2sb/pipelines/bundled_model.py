@@ -8,14 +8,11 @@ weights); NVIDIA's released model gives the published quality.
 
 from __future__ import annotations
 
-import logging
 from importlib.resources import files
 from pathlib import Path
 
 from a2sb.errors import A2SBInputError
-from a2sb.pipelines.official_release import OFFICIAL_REPO_ID
-
-logger = logging.getLogger(__name__)
+from a2sb.official.release_layout import OFFICIAL_REPO_ID
 
 BUNDLED_MODEL_NAME = "a2sb-small"
 
@@ -25,8 +22,6 @@ BUNDLED_MODEL_NOTICE = (
     f"published quality use --model {OFFICIAL_REPO_ID} (NVIDIA's released A2SB, "
     "non-commercial licence)."
 )
-
-_notice_shown = False
 
 
 def bundled_model_folder() -> Path:
@@ -40,9 +35,6 @@ def bundled_model_folder() -> Path:
     return folder
 
 
-def show_bundled_notice_once(folder: Path) -> None:
-    """Log which model is used and where the published quality is, once per process."""
-    global _notice_shown
-    if not _notice_shown:
-        logger.warning(BUNDLED_MODEL_NOTICE.format(model_card=folder / "README.md"))
-        _notice_shown = True
+def bundled_model_notice(folder: Path) -> str:
+    """Which model is used and where the published quality is, naming the model card."""
+    return BUNDLED_MODEL_NOTICE.format(model_card=folder / "README.md")

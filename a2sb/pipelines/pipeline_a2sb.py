@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -37,11 +38,14 @@ from a2sb.degradations import (
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
+from a2sb.notices import warn_once
+from a2sb.official import LICENCE_NOTICE, OFFICIAL_REPO_ID, ReleaseVariant, is_release_source
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
     bundled_model_folder,
-    show_bundled_notice_once,
+    bundled_model_notice,
 )
+from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pipeline_folder
 from a2sb.pipelines.multidiffusion import (
     WINDOW_SCHEDULES,
     WindowSchedule,
@@ -50,13 +54,6 @@ from a2sb.pipelines.multidiffusion import (
     padded_frames,
     schedule_windows,
     tile_frames,
-)
-from a2sb.pipelines.official_release import (
-    OFFICIAL_REPO_ID,
-    ReleaseVariant,
-    converted_release,
-    is_release_folder,
-    show_licence_once,
 )
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import BridgeScheduler
@@ -160,13 +157,7 @@ class A2SBPipeline(DiffusionPipeline):
 
     @classmethod
     def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike | None = None,
-        release_variant: ReleaseVariant = "twosplit",
-        trust_checkpoint: bool = False,
-        conversion_cache_dir: str | os.PathLike | None = None,
-        release_num_attention_heads: int = 8,
-        **kwargs: Any,
+        cls, pretrained_model_name_or_path: str | os.PathLike | None = None, **kwargs: Any
     ) -> A2SBPipeline:
         """Load a saved pipeline, the released NVIDIA checkpoints, or the bundled a2sb-small.
 
@@ -174,39 +165,26 @@ class A2SBPipeline(DiffusionPipeline):
         loaded, offline; see `a2sb.pipelines.bundled_model`. A folder or Hub repository with
         `model_index.json` loads as any diffusers pipeline. The release
         (`nvidia/audio_to_audio_schrodinger_bridge`, or a local folder holding its
-        `ckpt/A2SB_*_release.ckpt` files) is downloaded, converted once and cached; see
-        `a2sb.pipelines.official_release`.
+        `ckpt/A2SB_*_release.ckpt` files) is handed to `from_official_checkpoints`, which takes
+        the release's own options (`release_variant`, `trust_checkpoint`, …); for any other
+        source those are ignored.
 
         Args:
             pretrained_model_name_or_path: Hub repository id or local folder; None or
                 "a2sb-small" for the bundled model.
-            release_variant: for the release: "twosplit" (two partitions, the paper's best)
-                or "onesplit".
-            trust_checkpoint: for the release: unpickle fully if `weights_only` refuses.
-            conversion_cache_dir: for the release: where the converted pipeline is cached
-                (default `<HF_HOME>/a2sb/converted`).
-            release_num_attention_heads: for the release: attention heads of the network (8 in
-                the released models; the weights do not show it).
             **kwargs: passed to `DiffusionPipeline.from_pretrained` (`torch_dtype`,
-                `local_files_only`, `cache_dir`, …).
+                `local_files_only`, `cache_dir`, …), and the options of
+                `from_official_checkpoints` for the release.
         """
         source = str(pretrained_model_name_or_path or BUNDLED_MODEL_NAME)
+        if is_release_source(source):
+            return cls.from_official_checkpoints(source, **kwargs)
+        release_only = inspect.signature(cls.from_official_checkpoints).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k not in release_only}
         if source == BUNDLED_MODEL_NAME:
             folder = bundled_model_folder()
-            show_bundled_notice_once(folder)
+            warn_once(logger.name, bundled_model_notice(folder))
             source = str(folder)
-        elif source == OFFICIAL_REPO_ID or is_release_folder(Path(source)):
-            show_licence_once()
-            source = str(
-                converted_release(
-                    source,
-                    release_variant,
-                    cache_dir=Path(conversion_cache_dir) if conversion_cache_dir else None,
-                    trust_checkpoint=trust_checkpoint,
-                    num_attention_heads=release_num_attention_heads,
-                    local_files_only=kwargs.get("local_files_only", False),
-                )
-            )
         elif not Path(source).exists() and "/" not in source:
             raise A2SBInputError(
                 f"{source} is neither a local folder nor a Hub repository id (owner/name); "
@@ -222,6 +200,49 @@ class A2SBPipeline(DiffusionPipeline):
                 "the repository id and your network, or pass a local folder (a saved pipeline "
                 "with model_index.json, or the release's ckpt/ files)"
             ) from error
+
+    @classmethod
+    def from_official_checkpoints(
+        cls,
+        checkpoints: str | os.PathLike | Sequence[str | os.PathLike] = OFFICIAL_REPO_ID,
+        release_variant: ReleaseVariant = "twosplit",
+        trust_checkpoint: bool = False,
+        conversion_cache_dir: str | os.PathLike | None = None,
+        release_num_attention_heads: int = 8,
+        t_cutoffs: Sequence[float] | None = None,
+        **kwargs: Any,
+    ) -> A2SBPipeline:
+        """A pipeline from NVIDIA's released `.ckpt` pickles (as diffusers' `from_single_file`),
+        converted once (`a2sb.official`) and cached as a safetensors pipeline folder.
+
+        Args:
+            checkpoints: the release (its Hub id, the default, or a local folder holding its
+                `ckpt/` files), whose `release_variant` files are downloaded if needed; or
+                `.ckpt` files: one gives a `RoPEUNet2DModel`, several the partitions of an
+                `A2SBPartitionedModel`.
+            release_variant: for the release: "twosplit" (two partitions, the paper's best)
+                or "onesplit".
+            trust_checkpoint: unpickle fully if `weights_only` refuses (runs the file's code).
+            conversion_cache_dir: where the converted pipeline is cached (default
+                `<HF_HOME>/a2sb/converted`).
+            release_num_attention_heads: attention heads of the network (8 in the release;
+                the weights do not show it).
+            t_cutoffs: for `.ckpt` files: cutoffs between partitions, in the files' order
+                (default: read from the t-ranges in the file names).
+            **kwargs: passed to `from_pretrained` of the cached folder (`torch_dtype`,
+                `local_files_only`, …).
+        """
+        warn_once(logger.name, LICENCE_NOTICE)
+        options = ConversionOptions(
+            release_variant=release_variant,
+            trust_checkpoint=trust_checkpoint,
+            num_attention_heads=release_num_attention_heads,
+            t_cutoffs=t_cutoffs,
+            cache_dir=Path(conversion_cache_dir) if conversion_cache_dir else None,
+            local_files_only=kwargs.get("local_files_only", False),
+        )
+        target = converted_pipeline_folder(cls, checkpoints, options)
+        return cls.from_pretrained(target, **kwargs)
 
     def restore_file(
         self,

@@ -21,7 +21,7 @@ the tensor row by row; converting blocks of a few frames keeps that transpositio
 temporaries in cache, instead of making full-length copies of a long recording."""
 
 
-def _frame_chunks(frames: int) -> list[slice]:
+def _conversion_chunks(frames: int) -> list[slice]:
     return [slice(start, start + CHUNK_FRAMES) for start in range(0, frames, CHUNK_FRAMES)]
 
 
@@ -96,7 +96,7 @@ class STFTRepresentation(ConfigMixin):
         tensor = spectrum.new_empty(
             batch, self.channels, self.freq_bins, frames, dtype=torch.float32
         )
-        for chunk in _frame_chunks(frames):
+        for chunk in _conversion_chunks(frames):
             tensor[..., chunk] = self.spectrum_to_tensor(spectrum[:, 1:, chunk])
         return tensor
 
@@ -119,7 +119,7 @@ class STFTRepresentation(ConfigMixin):
         frames_major = tensor.new_empty(batch, frames, rows + 1, dtype=torch.complex64)
         spectrum = frames_major.transpose(1, 2)
         spectrum[:, 0] = 0 if dc_row is None else dc_row
-        for chunk in _frame_chunks(frames):
+        for chunk in _conversion_chunks(frames):
             spectrum[:, 1:, chunk] = self.tensor_to_spectrum(tensor[..., chunk].float())
         return torch.istft(
             spectrum,

@@ -397,7 +397,7 @@ def config_from_dict(config_class: type, values: Mapping[str, Any], prefix: str 
         if key not in known:
             raise A2SBInputError(_unknown_key_message(f"{prefix}{key}", key, known, prefix))
     arguments = {
-        key: _convert(value, hints[key], f"{prefix}{key}") for key, value in values.items()
+        key: _value_as(value, hints[key], f"{prefix}{key}") for key, value in values.items()
     }
     return config_class(**arguments)
 
@@ -470,7 +470,7 @@ def _unknown_key_message(full_key: str, key: str, known: list[str], prefix: str)
     return f"{message} (keys of {group}: {', '.join(known)})"
 
 
-def _convert(value: Any, annotation: Any, key: str) -> Any:
+def _value_as(value: Any, annotation: Any, key: str) -> Any:
     """Check `value` against a type annotation and convert it (lists to tuples, ints to floats)."""
     origin = typing.get_origin(annotation)
     arguments = typing.get_args(annotation)
@@ -480,7 +480,7 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
         if value is None and type(None) in arguments:
             return None
         (inner,) = [argument for argument in arguments if argument is not type(None)]
-        return _convert(value, inner, key)
+        return _value_as(value, inner, key)
     if origin is Literal:
         if value not in arguments:
             choices = ", ".join(repr(choice) for choice in arguments)
@@ -488,24 +488,26 @@ def _convert(value: Any, annotation: Any, key: str) -> Any:
         return value
     if origin is list:
         items = value if isinstance(value, list | tuple) else [value]
-        return [_convert(item, arguments[0], f"{key}[{index}]") for index, item in enumerate(items)]
+        return [
+            _value_as(item, arguments[0], f"{key}[{index}]") for index, item in enumerate(items)
+        ]
     if origin is tuple:
         if not isinstance(value, list | tuple) or len(value) != len(arguments):
             raise A2SBInputError(
                 f"config key {key} must be a list of {len(arguments)} values, got {value!r}"
             )
         return tuple(
-            _convert(item, argument, f"{key}[{index}]")
+            _value_as(item, argument, f"{key}[{index}]")
             for index, (item, argument) in enumerate(zip(value, arguments, strict=True))
         )
     if origin is dict:
         if not isinstance(value, dict):
             raise A2SBInputError(f"config key {key} must be a mapping, got {value!r}")
         return dict(value)
-    return _convert_scalar(value, annotation, key)
+    return _scalar_as(value, annotation, key)
 
 
-def _convert_scalar(value: Any, annotation: type, key: str) -> Any:
+def _scalar_as(value: Any, annotation: type, key: str) -> Any:
     if annotation is bool and isinstance(value, bool):
         return value
     if annotation is int and not isinstance(value, bool):

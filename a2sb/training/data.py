@@ -31,6 +31,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from a2sb.audio import check_waveform, resample, to_mono
+from a2sb.audio_files import audio_files_in, file_suffixes
 from a2sb.errors import A2SBInputError
 from a2sb.training.config import DataConfig
 from a2sb.training.seeding import DATA_STREAM, numpy_generator
@@ -336,18 +337,18 @@ def _list_files(
             f"no audio given for {what}: set {what}.folders (folders of audio files) or "
             f"{what}.manifest (a CSV of file paths)"
         )
-    suffixes = {("." + extension.lstrip(".")).lower() for extension in extensions}
     listed = []
     for folder in map(Path, folders):
         if not folder.is_dir():
             raise A2SBInputError(f"{what} folder {folder} does not exist; check {what}.folders")
-        found = sorted(path for path in folder.rglob("*") if path.suffix.lower() in suffixes)
+        found = audio_files_in(folder, extensions)
         if not found:
+            searched = ", ".join(sorted(file_suffixes(extensions)))
             raise A2SBInputError(
-                f"no audio files ({', '.join(sorted(suffixes))}) in {what} folder {folder}; "
+                f"no audio files ({searched}) in {what} folder {folder}; "
                 f"check {what}.folders and data.extensions"
             )
-        listed.extend(ListedFile(path) for path in found if path.is_file())
+        listed.extend(ListedFile(path) for path in found)
     if manifest is not None:
         rows = read_manifest(manifest)
         if not rows:

@@ -65,7 +65,7 @@ def band_limit_weight(
     return weight[:, None, :, None].expand(-1, -1, -1, num_frames)
 
 
-def degrade(
+def draw_degradation(
     x0: torch.Tensor,
     mask_sampler: TrainingMaskSampler,
     representation: STFTRepresentation,
@@ -142,7 +142,7 @@ def make_bridge_batch(
         t_range: the range of time the run trains (a partition's, or all of [0, 1)).
     """
     x0 = representation.encode(waveforms)
-    mask, x1 = degrade(x0, mask_sampler, representation, generator)
+    mask, x1 = draw_degradation(x0, mask_sampler, representation, generator)
     timesteps = scheduler.sample_training_t(
         x0.shape[0], generator, device=x0.device, t_range=t_range
     )

@@ -25,7 +25,7 @@ from a2sb.training.data import AudioFile, SegmentStream, scan_audio_files
 from a2sb.training.objective import (
     bridge_batch_at,
     bridge_loss,
-    degrade,
+    draw_degradation,
     evenly_spaced_times,
     loss_weight_for,
 )
@@ -102,7 +102,7 @@ def validation_losses(
     device = next(model.parameters()).device
     generator = torch_generator(seed, VALIDATION_STREAM)
     x0 = representation.encode(validation_set.waveforms.to(device))
-    mask, x1 = degrade(x0, mask_sampler, representation, generator)
+    mask, x1 = draw_degradation(x0, mask_sampler, representation, generator)
     noise = randn_tensor(x0.shape, generator=generator, device=device, dtype=x0.dtype)
     bandwidth_hz = validation_set.bandwidth_hz if band_limited else None
     loss_weight = loss_weight_for(mask, bandwidth_hz, representation)

@@ -6,12 +6,15 @@ writes `a2sb/bundled/a2sb-small/` (`model_index.json`, `unet/`, `scheduler/`), t
 `A2SBPipeline.from_pretrained()` loads when no model is named. The model card
 (`a2sb/bundled/a2sb-small/README.md`) is kept: it is written by hand from the measured figures.
 bf16 halves the file; the pipeline loads the weights in the dtype it is asked for (fp32 by
-default), so the weights are rounded to bf16 once, here.
+default), so the weights are rounded to bf16 once, here. diffusers records where a pipeline was
+loaded from (`_name_or_path`) in the configs it saves: that path of the training machine is
+removed, so no shipped file names it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 
@@ -32,12 +35,22 @@ def main(argv: list[str] | None = None) -> None:
     for component in ("unet", "scheduler"):
         shutil.rmtree(BUNDLED_FOLDER / component, ignore_errors=True)
     pipeline.save_pretrained(BUNDLED_FOLDER, safe_serialization=True)
+    strip_loaded_from(BUNDLED_FOLDER)
     weights = BUNDLED_FOLDER / "unet" / "diffusion_pytorch_model.safetensors"
     size = weights.stat().st_size
     if size > MAX_WEIGHTS_BYTES:
         raise SystemExit(f"{weights} is {size / 1e6:.1f} MB, above the 30 MB the package allows")
     parameters = sum(parameter.numel() for parameter in pipeline.unet.parameters())
     print(f"wrote {BUNDLED_FOLDER}: {parameters / 1e6:.2f} M parameters, {size / 1e6:.1f} MB")
+
+
+def strip_loaded_from(folder: Path) -> None:
+    """Remove `_name_or_path` (the folder a component was loaded from) from every JSON config
+    in `folder`."""
+    for config in sorted(folder.rglob("*.json")):
+        values = json.loads(config.read_text())
+        if values.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
