@@ -28,9 +28,11 @@ from a2sb.audio import (
 )
 from a2sb.cutoff_detection import detect_cutoff
 from a2sb.degradations import (
+    PRIOR_NOISE_STD,
+    EndpointFill,
+    Fill,
     bandwidth_extension_mask,
     check_cutoff,
-    fill_missing,
     inpainting_mask,
 )
 from a2sb.errors import A2SBInputError
@@ -116,6 +118,10 @@ class A2SBPipeline(DiffusionPipeline):
         scheduler: an `I2SBScheduler`.
         representation_config: the saved configuration of the spectrogram representation
             (`FactorizedSTFT` when None).
+        fill: how the missing region of x1 is filled, as the model was trained: "noise" (the
+            paper's, and the released checkpoints') or "prior" (band replication or
+            cross-faded neighbours plus noise, SPEC §13); see `a2sb.degradations`.
+        prior_noise_std: σ_p of the prior fill.
     """
 
     model_cpu_offload_seq = "unet"
@@ -125,12 +131,19 @@ class A2SBPipeline(DiffusionPipeline):
         unet: torch.nn.Module,
         scheduler: I2SBScheduler,
         representation_config: dict[str, Any] | None = None,
+        fill: Fill = "noise",
+        prior_noise_std: float = PRIOR_NOISE_STD,
     ):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler)
         if representation_config is None:
             representation_config = json.loads(FactorizedSTFT().to_json_string())
-        self.register_to_config(representation_config=dict(representation_config))
+        self.endpoint_fill = EndpointFill(fill, prior_noise_std)
+        self.register_to_config(
+            representation_config=dict(representation_config),
+            fill=fill,
+            prior_noise_std=prior_noise_std,
+        )
         self.representation: STFTRepresentation = representation_from_config(representation_config)
         model_channels = _model_input_channels(unet)
         if model_channels != self.representation.channels:
@@ -248,6 +261,7 @@ class A2SBPipeline(DiffusionPipeline):
         output_type: Literal["np", "pt", "latent"] = "np",
         return_dict: bool = True,
         callback_on_step_end: Callable[..., dict[str, Any] | None] | None = None,
+        fill: Fill | None = None,
     ) -> A2SBPipelineOutput | tuple:
         """Restore audio: re-create the band above a cutoff, or the audio inside gaps.
 
@@ -272,6 +286,8 @@ class A2SBPipeline(DiffusionPipeline):
             callback_on_step_end: `fn(pipeline, step_index, timestep, tensors)` called after each
                 step with `tensors = {"sample": x_s, "pred_original_sample": x0_hat}`; it may
                 return a dict with a replacement "sample".
+            fill: None, or the fill the caller expects; it must be the one the model was
+                trained with (`pipeline.config.fill`), else the call is refused.
 
         Returns:
             `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
@@ -279,6 +295,7 @@ class A2SBPipeline(DiffusionPipeline):
         self._check_call_arguments(
             task, gaps, output_type, window_frames, hop_frames, window_batch_size
         )
+        self._check_fill(fill)
         waveforms = self._to_model_rate(audio, sampling_rate)
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
@@ -295,16 +312,18 @@ class A2SBPipeline(DiffusionPipeline):
         spectrum = self.representation.spectrum(flat)
         known = self.representation.encode_spectrum(spectrum)
         dc_row = spectrum[:, 0] * (1 - mask[:, 0, 0])
-        del spectrum
         noise_channels = 1 if share_noise_across_channels else channels
         fill_noise = randn_tensor((items, noise_channels, *known.shape[1:]), generator=generator)
-        degraded = fill_missing(
-            known.unflatten(0, (items, channels)),
-            mask.unflatten(0, (items, channels)),
+        degraded = self.endpoint_fill.endpoint(
+            known,
+            mask,
+            spectrum,
+            self.representation,
             noise=fill_noise,
-        ).flatten(0, 1)
+            batch_shape=(items, channels),
+        )
         frames = known.shape[-1]
-        del known, fill_noise
+        del known, fill_noise, spectrum
         total_frames = padded_frames(frames, window_frames, hop_frames)
         degraded = tile_frames(degraded, total_frames)
         restored = self._sample(
@@ -478,6 +497,18 @@ class A2SBPipeline(DiffusionPipeline):
         """Decode with the input's own DC row: `[items, channels, samples]` at 44.1 kHz."""
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
         return waveform.reshape(items, channels, samples)
+
+    def _check_fill(self, fill: str | None) -> None:
+        """Refuse a fill other than the one the model was trained with."""
+        if fill is None or fill == self.endpoint_fill.fill:
+            return
+        EndpointFill(fill)
+        raise A2SBInputError(
+            f"this pipeline's model was trained with fill={self.endpoint_fill.fill!r} "
+            f"(pipeline config), so fill={fill!r} would start the bridge from an endpoint it "
+            "never saw; drop the fill argument, or use a model trained with "
+            f"fill={fill!r}"
+        )
 
     @staticmethod
     def _check_call_arguments(
