@@ -33,8 +33,9 @@ SBR_START_FRACTION = 0.9
 lies in a resampler's or codec's transition band, too faint to copy and to keep."""
 SBR_GAIN_EXPONENT = 3.0
 """A copy moved from f_src to f_dst is scaled by (f_src / f_dst)^3: −18 dB per octave."""
-SBR_PATCH_PHASE_STEPS = 1
-"""Width of the replicated patch in steps of n_fft / hop bins (4 at the paper's STFT)."""
+SBR_PATCH_FRACTION = 1 / 3
+"""Width of the replicated patch, as a fraction of the band below 0.9 · f_c (rounded down to
+a multiple of n_fft / hop bins): 1.2 kHz at a 4 kHz cutoff, 2.3 kHz at 8 kHz."""
 
 
 def check_cutoff(cutoff_hz: float, sampling_rate: int) -> None:
@@ -163,26 +164,27 @@ def replicate_band(
     spectrum: torch.Tensor,
     first_missing_bin: torch.Tensor,
     coherent_step: int,
-    patch_steps: int = SBR_PATCH_PHASE_STEPS,
+    patch_fraction: float = SBR_PATCH_FRACTION,
     gain_exponent: float = SBR_GAIN_EXPONENT,
     start_fraction: float = SBR_START_FRACTION,
 ) -> torch.Tensor:
     """Spectral band replication of a complex STFT, one cutoff per batch item.
 
     Bins k ≥ k_r = ⌊start_fraction · k_c⌋ (k_c the first missing bin) are replaced by the
-    patch of W = patch_steps · coherent_step bins just below k_r, repeated upward until
-    Nyquist: bin k takes the complex value — magnitude and phase — of
-    k_s = k_r − W + ((k − k_r) mod W), scaled by (k_s / k)^gain_exponent (−18 dB per octave
-    at 3). Every shift k − k_s is a multiple of `coherent_step` = n_fft / hop, so a copied
-    sinusoid advances its phase per hop by whole turns more than at its source: the phase
-    advance of bin k stays that of a stationary sinusoid at k, and overlapping frames add up
+    patch of W bins just below k_r, W = max(s, s · ⌊patch_fraction · k_r / s⌋) with
+    s = `coherent_step`, repeated upward until Nyquist: bin k takes the complex value —
+    magnitude and phase — of k_s = k_r − W + ((k − k_r) mod W), scaled by
+    (k_s / k)^gain_exponent (−18 dB per octave at 3). Every shift k − k_s is a multiple of s
+    = n_fft / hop, so a copied sinusoid advances its phase per hop by whole turns more than at
+    its source: the phase advance of bin k stays that of a stationary sinusoid at k, and
+    overlapping frames add up
     instead of cancelling. Bins below k_r are unchanged.
 
     Args:
         spectrum: complex `[batch, n_fft / 2 + 1, frames]`, DC at index 0.
         first_missing_bin: `[batch]` integer, k_c per item (≥ 1).
         coherent_step: n_fft / hop (4 at the paper's STFT).
-        patch_steps: W in units of `coherent_step`.
+        patch_fraction: W as a fraction of k_r, before rounding to a multiple of s.
         gain_exponent: α of the gain (f_src / f_dst)^α.
         start_fraction: where the replication starts, as a fraction of k_c.
 
@@ -191,9 +193,10 @@ def replicate_band(
     """
     batch, bins, frames = spectrum.shape
     device = spectrum.device
-    width = patch_steps * coherent_step
     first_replaced = torch.floor(start_fraction * first_missing_bin.to(device).double())
     first_replaced = first_replaced.clamp(min=1)[:, None]  # k_r, [batch, 1]
+    steps = torch.floor(patch_fraction * first_replaced / coherent_step).clamp(min=1)
+    width = steps * coherent_step  # W, [batch, 1]
     bin_index = torch.arange(bins, device=device, dtype=torch.float64)[None]
     source = first_replaced - width + torch.remainder(bin_index - first_replaced, width)
     replaced = (bin_index >= first_replaced) & (source >= 1)
@@ -224,33 +227,31 @@ def crossfade_gaps(spectrum: torch.Tensor, missing_frames: torch.Tensor) -> torc
     Returns:
         complex, shaped like `spectrum`; frames outside the gaps are unchanged.
     """
-    batch, bins, frames = spectrum.shape
-    device = spectrum.device
+    frames = spectrum.shape[-1]
     gap_start, gap_end = _gap_bounds(missing_frames)
-    frame = torch.arange(frames, device=device)[None]
-    length = (gap_end - gap_start).clamp(min=1)
-    left_width = torch.minimum(length, gap_start).clamp(min=0)
-    right_width = torch.minimum(length, frames - gap_end).clamp(min=0)
-    left = frame - left_width * _ceil_div(frame - gap_start + 1, left_width.clamp(min=1))
-    right = frame + right_width * _ceil_div(gap_end - frame, right_width.clamp(min=1))
-    position = ((frame - gap_start).double() + 0.5) / length
+    item, frame = missing_frames.nonzero(as_tuple=True)  # only the missing frames, [N] each
+    start, end = gap_start[item, frame], gap_end[item, frame]
+    length = end - start
+    left_width = torch.minimum(length, start)
+    right_width = torch.minimum(length, frames - end)
+    left = frame - left_width * _ceil_div(frame - start + 1, left_width.clamp(min=1))
+    right = frame + right_width * _ceil_div(end - frame, right_width.clamp(min=1))
+    position = ((frame - start).double() + 0.5) / length
     left_weight = torch.cos(math.pi / 2 * position) * (left_width / length).sqrt()
     right_weight = torch.sin(math.pi / 2 * position) * (right_width / length).sqrt()
     total = torch.sqrt(left_weight.square() + right_weight.square()).clamp(min=1e-12)
-    left_weight, right_weight = left_weight / total, right_weight / total
-
-    def frames_at(index: torch.Tensor) -> torch.Tensor:
-        index = torch.where(missing_frames, index, frame).clamp(0, frames - 1)
-        return spectrum.gather(2, index[:, None].expand(-1, bins, -1))
-
-    left_frames, right_frames = frames_at(left), frames_at(right)
     dtype = spectrum.real.dtype
-    left_weight, right_weight = left_weight.to(dtype)[:, None], right_weight.to(dtype)[:, None]
+    left_weight = (left_weight / total).to(dtype)[:, None]  # [N, 1]
+    right_weight = (right_weight / total).to(dtype)[:, None]
+    left_frames = spectrum[item, :, left.clamp(0, frames - 1)]  # [N, bins]
+    right_frames = spectrum[item, :, right.clamp(0, frames - 1)]
     magnitude = torch.sqrt(
         (left_weight * left_frames.abs()).square() + (right_weight * right_frames.abs()).square()
     )
     phase = torch.sgn(torch.where(left_weight >= right_weight, left_frames, right_frames))
-    return torch.where(missing_frames[:, None], magnitude * phase, spectrum)
+    filled = spectrum.clone()
+    filled[item, :, frame] = magnitude * phase
+    return filled
 
 
 def prior_spectrum(
@@ -301,8 +302,8 @@ def check_fill(fill: str, prior_noise_std: float) -> None:
         )
     if not (math.isfinite(prior_noise_std) and prior_noise_std >= 0):
         raise A2SBInputError(
-            f"prior_noise_std {prior_noise_std!r} must be a finite number >= 0 (the standard "
-            f"deviation of the noise added to the prior; {PRIOR_NOISE_STD:g} by default)"
+            f"prior_noise_std {prior_noise_std!r} must be a finite number >= 0; give the "
+            f"standard deviation of the noise added to the prior ({PRIOR_NOISE_STD:g} by default)"
         )
 
 

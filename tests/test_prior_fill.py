@@ -7,10 +7,10 @@ import pytest
 import torch
 from fakes import RecordingUNet
 from synth import synth_music
+from training_setup import tiny_config, write_music
 
 from a2sb.degradations import (
     FILL_NOISE_STD,
-    SBR_PATCH_PHASE_STEPS,
     SBR_START_FRACTION,
     EndpointFill,
     TrainingMaskSampler,
@@ -28,6 +28,7 @@ from a2sb.evaluation.protocol import Condition, TaskInfo, degrade
 from a2sb.pipelines import A2SBPipeline
 from a2sb.representations import ComplexSTFT, FactorizedSTFT
 from a2sb.schedulers import I2SBScheduler
+from a2sb.training import train
 from a2sb.training.config import TrainingConfig, config_from_dict
 from a2sb.training.objective import make_bridge_batch
 
@@ -53,16 +54,18 @@ def band_level_db(audio: np.ndarray, low_hz: float, high_hz: float) -> float:
 
 
 def test_sbr_falls_18_db_per_octave_above_the_cutoff():
-    noise = np.random.default_rng(0).standard_normal((1, 2 * RATE)).astype(np.float32)
+    noise = np.random.default_rng(0).standard_normal((1, 4 * RATE)).astype(np.float32)
     degraded, task_info = degrade(noise, RATE, Condition("bandwidth_extension", cutoff_hz=4000))
     restored = spectral_band_replication(degraded, RATE, task_info)
-    below = band_level_db(restored, 2000, 3000)
-    first_octave = band_level_db(restored, 5000, 6000)
-    second_octave = band_level_db(restored, 10000, 12000)
-    assert below - band_level_db(degraded, 5000, 6000) > 60  # the band was empty
-    # flat noise copied from just below 0.9·4 kHz: each octave 18 dB down, (2)^−3 in amplitude
-    assert first_octave - second_octave == pytest.approx(18.06, abs=1.0)
-    assert below - first_octave == pytest.approx(18.06 * np.log2(5500 / 3400), abs=1.5)
+    power = magnitude_spectrogram(torch.from_numpy(restored))[0, :, 4:-4].square().mean(dim=1)
+    # the patch of W = 52 bins below bin 167 (0.9 · 4 kHz) repeats from bin 167 on; compare
+    # the copies of the whole patch that lie an octave apart: (2)^−3 in amplitude, −18 dB
+    first, second = slice(167 + 2 * 52, 167 + 3 * 52), slice(167 + 8 * 52, 167 + 9 * 52)
+    centre_ratio = (167 + 8.5 * 52) / (167 + 2.5 * 52)  # 2.05: about an octave
+    measured_db = 10 * torch.log10(power[first].mean() / power[second].mean()).item()
+    assert measured_db == pytest.approx(60 * np.log10(centre_ratio), abs=0.5)
+    assert measured_db / np.log2(centre_ratio) == pytest.approx(18.06, abs=0.6)
+    assert 10 * torch.log10(power[100:150].mean() / power[first].mean()) > 5  # quieter above
 
 
 def test_sbr_keeps_the_band_below_its_start_exactly():
@@ -114,9 +117,8 @@ def test_sbr_copy_of_a_stationary_sinusoid_is_a_stationary_sinusoid():
 def test_replicate_band_handles_one_cutoff_per_item():
     spectrum = torch.ones(2, 1025, 3, dtype=torch.complex64)
     replicated = replicate_band(spectrum, torch.tensor([186, 372]), coherent_step=4)
-    width = 4 * SBR_PATCH_PHASE_STEPS
-    for item, first_missing in enumerate((186, 372)):
-        start = int(SBR_START_FRACTION * first_missing)  # 167, 334
+    for item, (first_missing, width) in enumerate(((186, 52), (372, 108))):
+        start = int(SBR_START_FRACTION * first_missing)  # 167, 334; W = 4 ⌊start / 12⌋
         assert torch.all(replicated[item, :start] == 1)
         destination = torch.arange(start, 1025, dtype=torch.float64)
         source = start - width + (destination - start) % width
@@ -355,3 +357,15 @@ def test_training_config_reads_the_fill():
     assert config.endpoint == EndpointFill("prior", 0.05)
     with pytest.raises(A2SBInputError, match="config key endpoint.fill is 'zeros'"):
         config_from_dict(TrainingConfig, {"endpoint": {"fill": "zeros"}})
+
+
+def test_a_prior_fill_run_saves_a_prior_fill_pipeline(tmp_path):
+    music = tmp_path / "music"
+    write_music(music, count=2)
+    overrides = ["max_steps=2", "endpoint.fill=prior", "endpoint.prior_noise_std=0.05"]
+    result = train(tiny_config(tmp_path / "run", music, *overrides))
+    pipe = A2SBPipeline.from_pretrained(result.pipeline_dir)
+    assert pipe.endpoint_fill == EndpointFill("prior", 0.05)
+    pipe.set_progress_bar_config(disable=True)
+    restored = pipe(synth_music(RATE // 2), RATE, cutoff_hz=4000, num_inference_steps=2)
+    assert np.isfinite(restored.audios).all()

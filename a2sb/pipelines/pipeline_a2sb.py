@@ -118,9 +118,10 @@ class A2SBPipeline(DiffusionPipeline):
         scheduler: an `I2SBScheduler`.
         representation_config: the saved configuration of the spectrogram representation
             (`FactorizedSTFT` when None).
-        fill: how the missing region of x1 is filled, as the model was trained: "noise" (the
-            paper's, and the released checkpoints') or "prior" (band replication or
-            cross-faded neighbours plus noise, SPEC §13); see `a2sb.degradations`.
+        fill: how the missing region of x1 is filled, as the model was trained (a `Fill`):
+            "noise" (the paper's, and the released checkpoints') or "prior" (band
+            replication or cross-faded neighbours plus noise, SPEC §13); see
+            `a2sb.degradations`.
         prior_noise_std: σ_p of the prior fill.
     """
 
@@ -131,7 +132,7 @@ class A2SBPipeline(DiffusionPipeline):
         unet: torch.nn.Module,
         scheduler: I2SBScheduler,
         representation_config: dict[str, Any] | None = None,
-        fill: Fill = "noise",
+        fill: str = "noise",
         prior_noise_std: float = PRIOR_NOISE_STD,
     ):
         super().__init__()
