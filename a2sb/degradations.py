@@ -355,7 +355,8 @@ class EndpointFill:
         shape = batch_shape or x0.shape[:1]
 
         def split(tensor: torch.Tensor | None) -> torch.Tensor | None:
-            if tensor is None or tensor.shape[0] == 1:
+            """`[batch, ...]` → `[*shape, ...]`; a mask of batch 1 stays, to broadcast."""
+            if tensor is None or tensor.shape[0] != math.prod(shape):
                 return tensor
             return tensor.unflatten(0, shape)
 

@@ -252,11 +252,12 @@ def prior_pipeline(prior_noise_std: float = 0.0) -> A2SBPipeline:
         ("inpainting", {"gaps": [(0.5, 0.8)]}),
     ],
 )
-def test_prior_fill_with_a_zero_network_returns_the_prior(task, arguments):
-    audio = synth_music(2 * RATE, seed=7)
+@pytest.mark.parametrize("channels", [1, 2])
+def test_prior_fill_with_a_zero_network_returns_the_prior(task, arguments, channels):
+    audio = synth_music(2 * RATE, channels=channels, seed=7)
     latent = prior_pipeline()(
         audio, RATE, task=task, num_inference_steps=3, output_type="latent", **arguments
-    ).audios[0]
+    ).audios[0]  # [channels, 3, 1024, frames]
     spectrum = REPRESENTATION.spectrum(torch.from_numpy(audio))
     if task == "bandwidth_extension":
         mask = bandwidth_extension_mask(REPRESENTATION, 4000, audio.shape[-1])
