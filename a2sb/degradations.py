@@ -2,12 +2,19 @@
 
 A mask M has the spectrogram's shape with one channel, `[batch, 1, freq, frames]`, float32,
 1 = missing and 0 = kept; it broadcasts over the representation's channels.
+
+The missing region of x1 is filled with noise (the paper's fill, eq. 8) or with a cheap
+estimate from the known content plus a little noise (the prior fill, SPEC §13): spectral band
+replication above a cutoff, the neighbours of a gap cross-faded across it. The evaluation
+baselines `baseline:sbr` and `baseline:crossfade` are that estimate, decoded.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from diffusers.utils.torch_utils import randn_tensor
@@ -15,8 +22,20 @@ from diffusers.utils.torch_utils import randn_tensor
 from a2sb.errors import A2SBInputError
 from a2sb.representations import STFTRepresentation
 
+Fill = Literal["noise", "prior"]
+FILLS: tuple[Fill, ...] = ("noise", "prior")
 FILL_NOISE_STD = 0.5
 """Standard deviation of the noise that fills the missing region of x1 (paper eq. 8)."""
+PRIOR_NOISE_STD = 0.1
+"""Default σ_p of the prior fill: the noise added to the estimate P in the missing region."""
+SBR_START_FRACTION = 0.9
+"""Band replication replaces the spectrum from 0.9 · f_c up: the top tenth of the kept band
+lies in a resampler's or codec's transition band, too faint to copy and to keep."""
+SBR_GAIN_EXPONENT = 3.0
+"""A copy moved from f_src to f_dst is scaled by (f_src / f_dst)^3: −18 dB per octave."""
+SBR_PATCH_FRACTION = 1 / 3
+"""Width of the replicated patch, as a fraction of the band below 0.9 · f_c (rounded down to
+a multiple of n_fft / hop bins): 1.2 kHz at a 4 kHz cutoff, 2.3 kHz at 8 kHz."""
 
 
 def check_cutoff(cutoff_hz: float, sampling_rate: int) -> None:
@@ -115,24 +134,254 @@ def fill_missing(
     generator: torch.Generator | None = None,
     noise_std: float = FILL_NOISE_STD,
     noise: torch.Tensor | None = None,
+    prior: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The degraded endpoint of the bridge: x1 = x0 · (1 − M) + M · 0.5 · ε (paper eq. 8).
+    """The degraded endpoint of the bridge: x1 = x0 · (1 − M) + M · (P + σ ε).
+
+    With no prior (P = 0) and σ = 0.5 this is the paper's noise fill (eq. 8); with P the
+    estimate of `prior_spectrum`, encoded, and σ = σ_p it is the prior fill (SPEC §13).
 
     Args:
         x0: spectrogram tensor `[batch, channels, freq, frames]` (clean, or the degraded input's
             own spectrogram: only its kept part is used).
         mask: `[batch or 1, 1, freq, frames]`, 1 = missing.
         generator: draws ε ~ N(0, I) on every channel.
-        noise_std: the 0.5 of eq. 8.
+        noise_std: σ, the 0.5 of eq. 8.
         noise: ε itself, broadcastable to `x0` (e.g. one draw shared by the channels of a
             stereo file); drawn from `generator` when None.
+        prior: P, shaped like `x0`; zero when None.
 
     Returns:
         x1, shaped like `x0`.
     """
     if noise is None:
         noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    return torch.lerp(x0, noise_std * noise, mask)  # x0 + M (0.5 ε − x0)
+    fill = noise_std * noise if prior is None else prior + noise_std * noise
+    return torch.lerp(x0, fill, mask)  # x0 + M (P + σ ε − x0)
+
+
+def replicate_band(
+    spectrum: torch.Tensor,
+    first_missing_bin: torch.Tensor,
+    coherent_step: int,
+    patch_fraction: float = SBR_PATCH_FRACTION,
+    gain_exponent: float = SBR_GAIN_EXPONENT,
+    start_fraction: float = SBR_START_FRACTION,
+) -> torch.Tensor:
+    """Spectral band replication of a complex STFT, one cutoff per batch item.
+
+    Bins k ≥ k_r = ⌊start_fraction · k_c⌋ (k_c the first missing bin) are replaced by the
+    patch of W bins just below k_r, W = max(s, s · ⌊patch_fraction · k_r / s⌋) with
+    s = `coherent_step`, repeated upward until Nyquist: bin k takes the complex value —
+    magnitude and phase — of k_s = k_r − W + ((k − k_r) mod W), scaled by
+    (k_s / k)^gain_exponent (−18 dB per octave at 3). Every shift k − k_s is a multiple of s
+    = n_fft / hop, so a copied sinusoid advances its phase per hop by whole turns more than at
+    its source: the phase advance of bin k stays that of a stationary sinusoid at k, and
+    overlapping frames add up
+    instead of cancelling. Bins below k_r are unchanged.
+
+    Args:
+        spectrum: complex `[batch, n_fft / 2 + 1, frames]`, DC at index 0.
+        first_missing_bin: `[batch]` integer, k_c per item (≥ 1).
+        coherent_step: n_fft / hop (4 at the paper's STFT).
+        patch_fraction: W as a fraction of k_r, before rounding to a multiple of s.
+        gain_exponent: α of the gain (f_src / f_dst)^α.
+        start_fraction: where the replication starts, as a fraction of k_c.
+
+    Returns:
+        complex, shaped like `spectrum`.
+    """
+    batch, bins, frames = spectrum.shape
+    device = spectrum.device
+    first_replaced = torch.floor(start_fraction * first_missing_bin.to(device).double())
+    first_replaced = first_replaced.clamp(min=1)[:, None]  # k_r, [batch, 1]
+    steps = torch.floor(patch_fraction * first_replaced / coherent_step).clamp(min=1)
+    width = steps * coherent_step  # W, [batch, 1]
+    bin_index = torch.arange(bins, device=device, dtype=torch.float64)[None]
+    source = first_replaced - width + torch.remainder(bin_index - first_replaced, width)
+    replaced = (bin_index >= first_replaced) & (source >= 1)
+    source = torch.where(replaced, source, bin_index)
+    gain = torch.where(replaced, (source / bin_index.clamp(min=1)) ** gain_exponent, 1.0)
+    copied = spectrum.gather(1, source.long()[..., None].expand(-1, -1, frames))
+    return copied * gain.to(spectrum.real.dtype)[..., None]
+
+
+def crossfade_gaps(spectrum: torch.Tensor, missing_frames: torch.Tensor) -> torch.Tensor:
+    """Fill each run of missing frames with its two neighbours, cross-faded across it.
+
+    A gap of frames [s, e), L = e − s, takes on its left the A_l = min(L, s) frames before it
+    repeated forward (frame k ← k − A_l · ⌈(k − s + 1) / A_l⌉: the L frames before the gap when
+    there are that many) and on its right the A_r = min(L, T − e) frames after it repeated
+    backward (frame k ← k + A_r · ⌈(e − k) / A_r⌉). Copying whole frames of the STFT moves the
+    audio by whole hops, so each copy is the STFT of the neighbouring audio shifted in time.
+    The two are cross-faded at equal power, |P| = √(g_l² |left|² + g_r² |right|²) with the
+    phase of the side whose weight is larger: g_l ∝ cos(πw/2) √(A_l / L) and
+    g_r ∝ sin(πw/2) √(A_r / L), w = (k − s + ½) / L, scaled so that g_l² + g_r² = 1. A side
+    is trusted in proportion to how much of it there is: with full neighbours this is the
+    plain equal-power cross-fade, with audio on one side only that side alone, with none, zero.
+
+    Args:
+        spectrum: complex `[batch, bins, frames]`.
+        missing_frames: bool `[batch, frames]`, True inside the gaps.
+
+    Returns:
+        complex, shaped like `spectrum`; frames outside the gaps are unchanged.
+    """
+    frames = spectrum.shape[-1]
+    gap_start, gap_end = _gap_bounds(missing_frames)
+    item, frame = missing_frames.nonzero(as_tuple=True)  # only the missing frames, [N] each
+    start, end = gap_start[item, frame], gap_end[item, frame]
+    length = end - start
+    left_width = torch.minimum(length, start)
+    right_width = torch.minimum(length, frames - end)
+    left = frame - left_width * _ceil_div(frame - start + 1, left_width.clamp(min=1))
+    right = frame + right_width * _ceil_div(end - frame, right_width.clamp(min=1))
+    position = ((frame - start).double() + 0.5) / length
+    left_weight = torch.cos(math.pi / 2 * position) * (left_width / length).sqrt()
+    right_weight = torch.sin(math.pi / 2 * position) * (right_width / length).sqrt()
+    total = torch.sqrt(left_weight.square() + right_weight.square()).clamp(min=1e-12)
+    dtype = spectrum.real.dtype
+    left_weight = (left_weight / total).to(dtype)[:, None]  # [N, 1]
+    right_weight = (right_weight / total).to(dtype)[:, None]
+    left_frames = spectrum[item, :, left.clamp(0, frames - 1)]  # [N, bins]
+    right_frames = spectrum[item, :, right.clamp(0, frames - 1)]
+    magnitude = torch.sqrt(
+        (left_weight * left_frames.abs()).square() + (right_weight * right_frames.abs()).square()
+    )
+    phase = torch.sgn(torch.where(left_weight >= right_weight, left_frames, right_frames))
+    filled = spectrum.clone()
+    filled[item, :, frame] = magnitude * phase
+    return filled
+
+
+def prior_spectrum(
+    spectrum: torch.Tensor, mask: torch.Tensor, representation: STFTRepresentation
+) -> torch.Tensor:
+    """The cheap estimate P of what the mask hides, from the known content alone (SPEC §13).
+
+    The rows missing in every frame above a cutoff (bandwidth extension) are re-created by
+    `replicate_band` (which also replaces the top tenth of the kept band, the baseline's
+    output there); the frames missing at every row (inpainting) by `crossfade_gaps`. The
+    content under the mask is zeroed first, so P never depends on it. Missing entries that
+    are neither (no mask of a2sb makes them) stay zero.
+
+    Args:
+        spectrum: complex `[batch, n_fft / 2 + 1, frames]` with its DC row (the STFT that
+            `representation.encode_spectrum` turns into x0).
+        mask: `[batch or 1, 1, n_fft / 2, frames]`, 1 = missing (rows are bins 1 and up).
+        representation: gives n_fft / hop, the step of a phase-coherent shift.
+
+    Returns:
+        complex `[batch, n_fft / 2 + 1, frames]`: the known content with the missing region
+        estimated.
+    """
+    missing = mask[:, 0].expand(spectrum.shape[0], -1, -1) > 0  # [batch, rows, frames]
+    missing_frames = missing.all(dim=1)
+    missing_rows = missing.all(dim=2) & ~missing_frames.all(dim=1, keepdim=True)
+    missing_with_dc = torch.cat([missing_frames[:, None], missing], dim=1)
+    estimate = spectrum.masked_fill(missing_with_dc, 0)
+    # Row c is bin c + 1; the cutoff's band is the run of wholly missing rows at the top.
+    band_rows = missing_rows.flip(1).long().cumprod(1).sum(1)
+    has_band = band_rows > 0
+    if has_band.any():
+        first_missing_bin = representation.freq_bins - band_rows + 1
+        coherent_step = representation.config.n_fft // representation.hop_length
+        replicated = replicate_band(estimate, first_missing_bin, coherent_step)
+        estimate = torch.where(has_band[:, None, None], replicated, estimate)
+    if missing_frames.any():
+        estimate = crossfade_gaps(estimate, missing_frames)
+    return estimate
+
+
+def check_fill(fill: str, prior_noise_std: float) -> None:
+    """Refuse an unknown fill and a negative or non-finite σ_p."""
+    if fill not in FILLS:
+        raise A2SBInputError(
+            f"unknown fill {fill!r}; choose 'noise' (the paper's, eq. 8) or 'prior' (band "
+            "replication / cross-faded neighbours plus noise)"
+        )
+    if not (math.isfinite(prior_noise_std) and prior_noise_std >= 0):
+        raise A2SBInputError(
+            f"prior_noise_std {prior_noise_std!r} must be a finite number >= 0; give the "
+            f"standard deviation of the noise added to the prior ({PRIOR_NOISE_STD:g} by default)"
+        )
+
+
+@dataclass(frozen=True)
+class EndpointFill:
+    """How the missing region of the bridge's degraded endpoint x1 is filled.
+
+    Attributes:
+        fill: "noise", the paper's x1 = x0 (1 − M) + M · 0.5 ε (eq. 8), or "prior",
+            x1 = x0 (1 − M) + M (P + σ_p ε) with P the encoded `prior_spectrum` (SPEC §13).
+        prior_noise_std: σ_p of the prior fill.
+    """
+
+    fill: Fill = "noise"
+    prior_noise_std: float = PRIOR_NOISE_STD
+
+    def __post_init__(self) -> None:
+        check_fill(self.fill, self.prior_noise_std)
+
+    def endpoint(
+        self,
+        x0: torch.Tensor,
+        mask: torch.Tensor,
+        spectrum: torch.Tensor,
+        representation: STFTRepresentation,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
+        batch_shape: tuple[int, ...] | None = None,
+    ) -> torch.Tensor:
+        """x1 from x0 and its complex spectrum.
+
+        Args:
+            x0: `[batch, channels, freq, frames]`, the encoding of `spectrum`.
+            mask: `[batch or 1, 1, freq, frames]`, 1 = missing.
+            spectrum: complex `[batch, freq + 1, frames]` (read only for the prior fill).
+            representation: encodes P.
+            generator: draws ε when `noise` is None.
+            noise: ε, broadcastable to x0 viewed as `[*batch_shape, channels, freq, frames]`.
+            batch_shape: how the batch splits for `noise` (e.g. `(items, audio_channels)`,
+                so that the channels of a file share one draw); None: as it is.
+
+        Returns:
+            x1, shaped like `x0`.
+        """
+        prior = None
+        if self.fill == "prior":
+            prior = representation.encode_spectrum(prior_spectrum(spectrum, mask, representation))
+        noise_std = FILL_NOISE_STD if self.fill == "noise" else self.prior_noise_std
+        shape = batch_shape or x0.shape[:1]
+
+        def split(tensor: torch.Tensor | None) -> torch.Tensor | None:
+            """`[batch, ...]` → `[*shape, ...]`; a mask of batch 1 stays, to broadcast."""
+            if tensor is None or tensor.shape[0] != math.prod(shape):
+                return tensor
+            return tensor.unflatten(0, shape)
+
+        x1 = fill_missing(split(x0), split(mask), generator, noise_std, noise, split(prior))
+        return x1.flatten(0, len(shape) - 1)
+
+
+NOISE_FILL = EndpointFill()
+"""The paper's fill (eq. 8), the default of training and of the released checkpoints."""
+
+
+def _gap_bounds(missing_frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every frame, the start and (exclusive) end of the run of missing frames holding it
+    (meaningless outside the runs): two `[batch, frames]` long tensors."""
+    batch, frames = missing_frames.shape
+    frame = torch.arange(frames, device=missing_frames.device)[None].expand(batch, -1)
+    before = torch.nn.functional.pad(missing_frames, (1, 0))[:, :-1]
+    after = torch.nn.functional.pad(missing_frames, (0, 1))[:, 1:]
+    starts = torch.where(missing_frames & ~before, frame, -1)
+    ends = torch.where(missing_frames & ~after, frame + 1, frames + 1)
+    return starts.cummax(1).values, ends.flip(1).cummin(1).values.flip(1)
+
+
+def _ceil_div(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+    return -torch.div(-numerator, denominator, rounding_mode="floor")
 
 
 @dataclass(frozen=True)

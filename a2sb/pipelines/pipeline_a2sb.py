@@ -30,9 +30,11 @@ from a2sb.audio import (
 )
 from a2sb.cutoff_detection import detect_cutoff
 from a2sb.degradations import (
+    PRIOR_NOISE_STD,
+    EndpointFill,
+    Fill,
     bandwidth_extension_mask,
     check_cutoff,
-    fill_missing,
     inpainting_mask,
 )
 from a2sb.errors import A2SBInputError
@@ -124,6 +126,11 @@ class A2SBPipeline(DiffusionPipeline):
         scheduler: an `I2SBScheduler` or a `DBIMScheduler`.
         representation_config: the saved configuration of the spectrogram representation
             (`FactorizedSTFT` when None).
+        fill: how the missing region of x1 is filled, as the model was trained (a `Fill`):
+            "noise" (the paper's, and the released checkpoints') or "prior" (band
+            replication or cross-faded neighbours plus noise, SPEC §13); see
+            `a2sb.degradations`.
+        prior_noise_std: σ_p of the prior fill.
         sampling_defaults: what `__call__` uses when it is not told: `num_inference_steps` and
             `window_schedule` (the sampler itself is `scheduler`). None is the released
             sampler's `RELEASE_SAMPLING` (49 steps, overlapping windows).
@@ -136,13 +143,20 @@ class A2SBPipeline(DiffusionPipeline):
         unet: torch.nn.Module,
         scheduler: BridgeScheduler,
         representation_config: dict[str, Any] | None = None,
+        fill: str = "noise",
+        prior_noise_std: float = PRIOR_NOISE_STD,
         sampling_defaults: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler)
         if representation_config is None:
             representation_config = json.loads(FactorizedSTFT().to_json_string())
-        self.register_to_config(representation_config=dict(representation_config))
+        self.endpoint_fill = EndpointFill(fill, prior_noise_std)
+        self.register_to_config(
+            representation_config=dict(representation_config),
+            fill=fill,
+            prior_noise_std=prior_noise_std,
+        )
         self.register_to_config(sampling_defaults=_checked_sampling_defaults(sampling_defaults))
         _check_partitions(unet, scheduler)
         self.representation: STFTRepresentation = representation_from_config(representation_config)
@@ -299,6 +313,7 @@ class A2SBPipeline(DiffusionPipeline):
         output_type: Literal["np", "pt", "latent"] = "np",
         return_dict: bool = True,
         callback_on_step_end: Callable[..., dict[str, Any] | None] | None = None,
+        fill: Fill | None = None,
     ) -> A2SBPipelineOutput | tuple:
         """Restore audio: re-create the band above a cutoff, or the audio inside gaps.
 
@@ -329,6 +344,8 @@ class A2SBPipeline(DiffusionPipeline):
             callback_on_step_end: `fn(pipeline, step_index, timestep, tensors)` called after each
                 step with `tensors = {"sample": x_s, "pred_original_sample": x0_hat}`; it may
                 return a dict with a replacement "sample".
+            fill: None, or the fill the caller expects; it must be the one the model was
+                trained with (`pipeline.config.fill`), else the call is refused.
 
         Returns:
             `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
@@ -342,6 +359,7 @@ class A2SBPipeline(DiffusionPipeline):
         self._check_call_arguments(
             task, gaps, output_type, window_schedule, window_frames, hop_frames, window_batch_size
         )
+        self._check_fill(fill)
         waveforms = self._to_model_rate(audio, sampling_rate)
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
@@ -358,16 +376,18 @@ class A2SBPipeline(DiffusionPipeline):
         spectrum = self.representation.spectrum(flat)
         known = self.representation.encode_spectrum(spectrum)
         dc_row = spectrum[:, 0] * (1 - mask[:, 0, 0])
-        del spectrum
         noise_channels = 1 if share_noise_across_channels else channels
         fill_noise = randn_tensor((items, noise_channels, *known.shape[1:]), generator=generator)
-        degraded = fill_missing(
-            known.unflatten(0, (items, channels)),
-            mask.unflatten(0, (items, channels)),
+        degraded = self.endpoint_fill.endpoint(
+            known,
+            mask,
+            spectrum,
+            self.representation,
             noise=fill_noise,
-        ).flatten(0, 1)
+            batch_shape=(items, channels),
+        )
         frames = known.shape[-1]
-        del known, fill_noise
+        del known, fill_noise, spectrum
         total_frames = padded_frames(frames, window_frames, hop_frames, window_schedule)
         degraded = tile_frames(degraded, total_frames)
         restored = self._sample(
@@ -559,6 +579,18 @@ class A2SBPipeline(DiffusionPipeline):
         """Decode with the input's own DC row: `[items, channels, samples]` at 44.1 kHz."""
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
         return waveform.reshape(items, channels, samples)
+
+    def _check_fill(self, fill: str | None) -> None:
+        """Refuse a fill other than the one the model was trained with."""
+        if fill is None or fill == self.endpoint_fill.fill:
+            return
+        EndpointFill(fill)
+        raise A2SBInputError(
+            f"this pipeline's model was trained with fill={self.endpoint_fill.fill!r} "
+            f"(pipeline config), so fill={fill!r} would start the bridge from an endpoint it "
+            "never saw; drop the fill argument, or use a model trained with "
+            f"fill={fill!r}"
+        )
 
     def _check_call_arguments(
         self,

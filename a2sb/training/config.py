@@ -31,7 +31,7 @@ from typing import Any, Literal
 import yaml
 
 from a2sb.audio import AUDIO_EXTENSIONS
-from a2sb.degradations import TrainingMaskSampler
+from a2sb.degradations import EndpointFill, TrainingMaskSampler
 from a2sb.errors import A2SBInputError
 
 SEGMENT_SAMPLES = 130_560
@@ -339,6 +339,7 @@ class TrainingConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     bridge: BridgeConfig = field(default_factory=BridgeConfig)
     masks: TrainingMaskSampler = field(default_factory=TrainingMaskSampler)
+    endpoint: EndpointFill = field(default_factory=EndpointFill)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
     checkpointing: CheckpointConfig = field(default_factory=CheckpointConfig)
@@ -382,7 +383,8 @@ def config_from_dict(config_class: type, values: Mapping[str, Any], prefix: str 
     """Build the dataclass `config_class` from nested plain values, checking keys and types.
 
     Args:
-        config_class: a dataclass type of this module (or `TrainingMaskSampler`).
+        config_class: a dataclass type of this module (or `TrainingMaskSampler`,
+            `EndpointFill`).
         values: its fields as read from YAML/JSON.
         prefix: the dotted path of `values` in the whole configuration (for messages).
     """

@@ -3,7 +3,8 @@
 For clean segments x0 (spectrogram tensors), one training example is
 
     M ~ TrainingMaskSampler                 bandwidth or inpainting mask, 1 = missing (§3.2)
-    x1 = x0 (1 − M) + M · 0.5 ε             degraded endpoint (eq. 8)
+    x1 = x0 (1 − M) + M · 0.5 ε             degraded endpoint, noise fill (eq. 8)
+       or x0 (1 − M) + M (P + σ_p ε)        prior fill: P from the known content (SPEC §13)
     t ~ U[t_min, t_max)                     the partition's range of time (§3.5)
     x_t = a_t x0 + b_t x1 + σ_SB(t) ε'      bridge marginal (eq. 9)
     target = (x_t − x0) / σ_t               network target (eq. 10)
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from diffusers.utils.torch_utils import randn_tensor
 
-from a2sb.degradations import TrainingMaskSampler, fill_missing
+from a2sb.degradations import NOISE_FILL, EndpointFill, TrainingMaskSampler
 from a2sb.representations import STFTRepresentation
 from a2sb.schedulers import I2SBScheduler
 
@@ -66,25 +67,30 @@ def band_limit_weight(
 
 
 def draw_degradation(
-    x0: torch.Tensor,
+    spectrum: torch.Tensor,
     mask_sampler: TrainingMaskSampler,
+    endpoint_fill: EndpointFill,
     representation: STFTRepresentation,
     generator: torch.Generator,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw a mask per example and the degraded endpoint x1 = x0 (1 − M) + M · 0.5 ε (eq. 8).
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Encode clean spectra, draw a mask per example and the degraded endpoint x1, filled
+    with noise (eq. 8) or with the prior (SPEC §13) as the pipeline fills it.
 
     Args:
-        x0: clean spectrograms `[batch, channels, freq, frames]`.
+        spectrum: clean complex STFTs `[batch, n_fft / 2 + 1, frames]`.
         mask_sampler: the mask mix of §3.2.
-        representation: gives the rows of a cutoff.
+        endpoint_fill: how the missing region of x1 is filled.
+        representation: encodes x0 and the prior, gives the rows of a cutoff.
         generator: source of the masks and ε.
 
     Returns:
-        `(mask [batch, 1, freq, frames], x1 shaped like x0)`.
+        `(x0 [batch, channels, freq, frames], mask [batch, 1, freq, frames], x1 like x0)`.
     """
+    x0 = representation.encode_spectrum(spectrum)
     batch, _, _, num_frames = x0.shape
     mask = mask_sampler.sample(batch, num_frames, representation, generator).to(x0.device)
-    return mask, fill_missing(x0, mask, generator=generator)
+    x1 = endpoint_fill.endpoint(x0, mask, spectrum, representation, generator=generator)
+    return x0, mask, x1
 
 
 def bridge_batch_at(
@@ -126,6 +132,7 @@ def make_bridge_batch(
     scheduler: I2SBScheduler,
     generator: torch.Generator,
     t_range: tuple[float, float] = (0.0, 1.0),
+    endpoint_fill: EndpointFill = NOISE_FILL,
 ) -> BridgeBatch:
     """Draw masks, degraded endpoints, times and bridge noise for a batch of segments.
 
@@ -140,9 +147,12 @@ def make_bridge_batch(
         scheduler: the bridge (eqs. 9, 10) and the training-time draw.
         generator: source of every draw.
         t_range: the range of time the run trains (a partition's, or all of [0, 1)).
+        endpoint_fill: how the missing region of x1 is filled (the paper's noise by default).
     """
-    x0 = representation.encode(waveforms)
-    mask, x1 = draw_degradation(x0, mask_sampler, representation, generator)
+    spectrum = representation.spectrum(waveforms)
+    x0, mask, x1 = draw_degradation(
+        spectrum, mask_sampler, endpoint_fill, representation, generator
+    )
     timesteps = scheduler.sample_training_t(
         x0.shape[0], generator, device=x0.device, t_range=t_range
     )

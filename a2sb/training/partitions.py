@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from a2sb.degradations import EndpointFill
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
 from a2sb.models.partitioned import check_t_cutoffs
@@ -46,7 +47,14 @@ def assemble_partitions(
     scheduler = I2SBScheduler(
         beta_max=beta_max, t_min=base.t_min, ot_ode=base.ot_ode, t_cutoffs=list(t_cutoffs)
     )
-    return A2SBPipeline(unet=unet, scheduler=scheduler, representation_config=representation)
+    fill = _shared_fill(pipelines, pipeline_dirs)
+    return A2SBPipeline(
+        unet=unet,
+        scheduler=scheduler,
+        representation_config=representation,
+        fill=fill.fill,
+        prior_noise_std=fill.prior_noise_std,
+    )
 
 
 def _load(folder: Path) -> A2SBPipeline:
@@ -87,3 +95,14 @@ def _shared_beta_max(pipelines: list[A2SBPipeline], folders: Sequence) -> float:
             f"{values}); partitions must be trained on one bridge"
         )
     return values[0]
+
+
+def _shared_fill(pipelines: list[A2SBPipeline], folders: Sequence) -> EndpointFill:
+    fills = [pipeline.endpoint_fill for pipeline in pipelines]
+    if len(set(fills)) > 1:
+        raise A2SBInputError(
+            f"the pipelines {list(map(str, folders))} were trained with different fills "
+            f"{[(fill.fill, fill.prior_noise_std) for fill in fills]}; partitions must share "
+            "one degraded endpoint"
+        )
+    return fills[0]

@@ -14,11 +14,13 @@ Accelerate's checkpoint restores the optimizer, the EMA and each rank's global r
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -223,6 +225,7 @@ class Trainer:
                     self.config.validation.seed,
                     self.config.batch_size,
                     self.config.data.bandwidth_loss_mask,
+                    self.config.endpoint,
                 )
                 metrics.update(self._restoration_scores())
             unet.train()
@@ -251,6 +254,7 @@ class Trainer:
             unet=self.unet,
             scheduler=self.scheduler,
             representation_config=json.loads(self.representation.to_json_string()),
+            **self._fill_config(),
         )
         pipeline.set_progress_bar_config(disable=True)
         return restoration_scores(
@@ -304,6 +308,7 @@ class Trainer:
                 unet=self.unet,
                 scheduler=self.scheduler,
                 representation_config=json.loads(self.representation.to_json_string()),
+                **self._fill_config(),
             )
             pipeline.save_pretrained(folder, safe_serialization=True)
         facts = TrainingFacts(
@@ -344,6 +349,10 @@ class Trainer:
         self.step += 1
         return sum(losses) / len(losses)
 
+    def _fill_config(self) -> dict[str, Any]:
+        """The fill of this run, as `A2SBPipeline` records it."""
+        return dataclasses.asdict(self.config.endpoint)
+
     def _micro_batch_loss(self, examples: dict, micro_batch: int) -> torch.Tensor:
         generator = torch_generator(self.config.seed, BRIDGE_STREAM, self.rank, micro_batch)
         waveforms = examples["waveform"].to(self.accelerator.device, non_blocking=True)
@@ -356,6 +365,7 @@ class Trainer:
             self.scheduler,
             generator,
             tuple(self.config.bridge.t_range),
+            self.config.endpoint,
         )
         return bridge_loss(self.model, batch)
 

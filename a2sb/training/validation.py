@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from diffusers.utils.torch_utils import randn_tensor
 
-from a2sb.degradations import TrainingMaskSampler
+from a2sb.degradations import NOISE_FILL, EndpointFill, TrainingMaskSampler
 from a2sb.evaluation import protocol
 from a2sb.evaluation.harness import score
 from a2sb.evaluation.pipeline_restorer import pipeline_restorer
@@ -83,6 +83,7 @@ def validation_losses(
     seed: int,
     batch_size: int,
     band_limited: bool,
+    endpoint_fill: EndpointFill = NOISE_FILL,
 ) -> dict[str, float]:
     """The masked loss at each validation time, and their mean.
 
@@ -95,14 +96,17 @@ def validation_losses(
         seed: seed of the masks, fill noise and bridge noise.
         batch_size: segments per network call.
         band_limited: zero the loss above each segment's true bandwidth.
+        endpoint_fill: how the missing region of x1 is filled, as in training.
 
     Returns:
         `{"validation/loss_t0.100": …, …, "validation/loss": mean over the times}`.
     """
     device = next(model.parameters()).device
     generator = torch_generator(seed, VALIDATION_STREAM)
-    x0 = representation.encode(validation_set.waveforms.to(device))
-    mask, x1 = draw_degradation(x0, mask_sampler, representation, generator)
+    spectrum = representation.spectrum(validation_set.waveforms.to(device))
+    x0, mask, x1 = draw_degradation(
+        spectrum, mask_sampler, endpoint_fill, representation, generator
+    )
     noise = randn_tensor(x0.shape, generator=generator, device=device, dtype=x0.dtype)
     bandwidth_hz = validation_set.bandwidth_hz if band_limited else None
     loss_weight = loss_weight_for(mask, bandwidth_hz, representation)
