@@ -50,6 +50,22 @@ def spectrogram_png(
 ) -> bytes:
     """One PNG with a spectrogram per panel, stacked, on one colour scale.
 
+    The arguments are those of `spectrogram_figure`.
+
+    Returns:
+        The PNG file's bytes (256 colours).
+    """
+    return _palette_png(spectrogram_figure(panels, sampling_rate, cutoff_hz, gaps))
+
+
+def spectrogram_figure(
+    panels: Sequence[tuple[str, np.ndarray]],
+    sampling_rate: int,
+    cutoff_hz: float | None = None,
+    gaps: Sequence[tuple[float, float]] = (),
+):
+    """A matplotlib Figure (Agg) with a spectrogram per panel, stacked, on one colour scale.
+
     Args:
         panels: `(title, waveform)` pairs; waveforms float `[channels, samples]` (channels are
             averaged) or `[samples]`, all at `sampling_rate`.
@@ -58,7 +74,8 @@ def spectrogram_png(
         gaps: inpainting: `(start_s, end_s)` spans outlined on every panel.
 
     Returns:
-        The PNG file's bytes.
+        The figure; each panel's image holds dB below the loudest bin of all panels,
+        `[n_fft / 2 + 1, columns]`, lowest frequency first.
     """
     levels = [_level_db(waveform) for _, waveform in panels]
     peak = max(float(level.max()) for level in levels)
@@ -83,7 +100,12 @@ def spectrogram_png(
     axes[-1].set_xlabel("seconds")
     colour_bar = figure.colorbar(image, ax=list(axes), shrink=0.9, pad=0.01)
     colour_bar.set_label("dB below peak")
-    return _palette_png(figure)
+    return figure
+
+
+def picture_path(result_path: str | os.PathLike) -> Path:
+    """Where the picture of a result goes: `song.a2sb.png` beside `song.a2sb.wav`."""
+    return Path(result_path).with_suffix(".png")
 
 
 def save_restoration_picture(

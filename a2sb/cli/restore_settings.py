@@ -15,6 +15,7 @@ from a2sb.cli.option_values import TASK_NAMES, parse_cutoff, parse_gap
 from a2sb.degradations import check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
+from a2sb.spectrogram_pictures import require_matplotlib
 
 MODEL_SAMPLING_RATE = 44100
 """The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""
@@ -36,6 +37,7 @@ class RestoreSettings:
         output_rate: "input" (each file's own rate) or 44100.
         bit_depth: "16", "24" or "32f".
         overwrite: restore again files whose output exists.
+        spectrogram: also write the before/after picture beside each result.
     """
 
     task: str
@@ -49,6 +51,7 @@ class RestoreSettings:
     output_rate: str = "44100"
     bit_depth: BitDepth = "24"
     overwrite: bool = False
+    spectrogram: bool = False
 
     def pipeline_arguments(self, seed: int, input_rate: int | None) -> dict[str, Any]:
         """Keyword arguments of `A2SBPipeline.__call__` for one file.
@@ -128,6 +131,8 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
             "--bit-depth 32f needs --output-format wav (flac holds 16 or 24 bits); pass "
             "--output-format wav, or --bit-depth 24"
         )
+    if args.spectrogram:
+        require_matplotlib()
     return RestoreSettings(
         task=task,
         cutoff_hz=cutoff_hz,
@@ -140,6 +145,7 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         output_rate=args.output_rate,
         bit_depth=args.bit_depth,
         overwrite=args.overwrite,
+        spectrogram=args.spectrogram,
     )
 
 
