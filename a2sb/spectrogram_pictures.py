@@ -207,4 +207,3 @@ def _matplotlib_classes():
             'spectrogram pictures need matplotlib; install it with pip install "a2sb[app]"'
         ) from error
     return Figure, FigureCanvasAgg
-

@@ -3,8 +3,8 @@
 The music is synthesized here (bright chords and hi-hats), so the figures need no data. No
 trained model ships with a2sb, so the "restored" panels come from the non-learned baselines of
 `a2sb.evaluation.baselines` (spectral band replication, a cross-faded copy); the captions in
-docs/concepts.md say so. The pictures are drawn by `a2sb.spectrogram_pictures` (matplotlib), as `a2sb restore
---spectrogram` draws them.
+docs/concepts.md say so. The pictures are drawn by `a2sb.spectrogram_pictures` (matplotlib),
+as `a2sb restore --spectrogram` draws them.
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ def main() -> None:
     ]
     figure(panels, "bandwidth_extension.png", cutoff_hz=4000.0)
     degraded, info = degrade(music, RATE, Condition("inpainting", gap_s=0.5))
+    crossfade = crossfaded_copy(degraded, RATE, info)
     panels = [
         ("original", music),
         ("degraded input: a 0.5 s gap", degraded),
-        ("baseline:crossfade (a cross-faded copy, not A2SB)", crossfaded_copy(degraded, RATE, info)),
+        ("baseline:crossfade (a cross-faded copy, not A2SB)", crossfade),
     ]
     figure(panels, "inpainting.png", gaps=info.gaps)
 

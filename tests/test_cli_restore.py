@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from PIL import Image
 from fakes import micro_unet
+from PIL import Image
 from synth import synth_music
 
 from a2sb.cli import main

@@ -28,12 +28,12 @@ from accelerate.utils import gather_object, parse_flag_from_env
 from diffusers.utils import logging as diffusers_logging
 from tqdm.auto import tqdm
 
+from a2sb.audio import load_audio
 from a2sb.cli.console import Console
 from a2sb.cli.devices import TORCH_DTYPES, process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
 from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
 from a2sb.cli.summary import FileResult, any_failed, format_summary
-from a2sb.audio import load_audio
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
