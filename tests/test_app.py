@@ -238,7 +238,7 @@ def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, 
         (
             "clip",
             PageRequest("inpainting", gaps="0.2-3"),
-            "lies outside the audio, which lasts 0.500 s",
+            "lies outside the audio, which lasts 0.5",
         ),
         ("clip", PageRequest("inpainting", gaps="0.2"), "gap '0.2' is not START-END"),
         ("clip", PageRequest("inpainting"), "inpainting needs at least one --gap"),
