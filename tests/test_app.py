@@ -10,6 +10,7 @@ tests are skipped, except in CI (`CI=true`), where they fail.
 import os
 import shutil
 import socket
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -118,8 +119,12 @@ def test_page_restores_an_upload_and_shows_the_result_and_the_picture(page, file
     upload(page, files["clip"])
     page.locator("#a2sb-cutoff textarea, #a2sb-cutoff input").first.fill("4k")
     page.get_by_label("custom steps").check()
-    page.locator("#a2sb-steps input[type=number]").fill("2")
+    page.locator("#a2sb-steps input[type=number]").fill("12")
+    page.locator("#a2sb-model input").fill(str(files["micro"]))
+    page.keyboard.press("Enter")
     page.locator("#a2sb-restore").click()
+
+    page.locator("#a2sb-result").get_by_text("steps × windows").first.wait_for()  # progress
 
     page.locator("#a2sb-status").get_by_text("Restored with").wait_for()
     result = page.locator("#a2sb-result")
@@ -222,7 +227,11 @@ def test_request_becomes_the_restore_command_line():
 
 
 def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, files):
+    stale = restorer.work_dir / "an-hour-old"
+    stale.mkdir(parents=True)
+    os.utime(stale, (0, time.time() - 3601))
     result = restorer.restore(str(files["clip"]), PageRequest(seed="1"), "instant")
+    assert not stale.exists() and len(list(restorer.work_dir.iterdir())) == 1
     assert result.result_path.parent.parent == restorer.work_dir
     assert result.picture_path == result.result_path.with_suffix(".png")
     assert result.picture_path.read_bytes()[:4] == b"\x89PNG"

@@ -16,6 +16,7 @@ import argparse
 import re
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ class PageRestorer:
         work_dir: the app's temporary folder; each upload gets a folder inside it.
         max_file_bytes: larger uploads are refused.
         console: where the information lines of `a2sb restore` go (the server's stderr).
+        max_age_s: each request first deletes the request folders older than this.
     """
 
     def __init__(
@@ -106,8 +108,10 @@ class PageRestorer:
         work_dir: Path,
         max_file_bytes: int,
         console: Console,
+        max_age_s: float = 3600.0,
     ):
         self.models = models
+        self.max_age_s = max_age_s
         self.work_dir = work_dir
         self.max_file_bytes = max_file_bytes
         self.console = console
@@ -136,6 +140,7 @@ class PageRestorer:
                 f"{', '.join(self.model_names)}"
             )
         source = self._checked_upload(upload)
+        self._delete_old_folders()
         folder = self.work_dir / uuid.uuid4().hex
         folder.mkdir(parents=True)
         copy = folder / _safe_name(source.name)
@@ -161,6 +166,14 @@ class PageRestorer:
             picture_path(job.output_path),
             f"Restored with {model}, {request.task}: {result.detail}.",
         )
+
+    def _delete_old_folders(self) -> None:
+        if not self.work_dir.exists():
+            return
+        oldest = time.time() - self.max_age_s
+        for folder in self.work_dir.iterdir():
+            if folder.stat().st_mtime < oldest:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _checked_upload(self, upload: str | None) -> Path:
         if upload is None:

@@ -37,6 +37,8 @@ from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+CACHE_MAX_AGE_S = 3600
+"""Uploads and results older than this are deleted from the app's folder."""
 
 try:
     import gradio as gr
@@ -98,7 +100,11 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
             result.message,
         )
 
-    with gr.Blocks(title="a2sb: restore music", analytics_enabled=False) as page:
+    with gr.Blocks(
+        title="a2sb: restore music",
+        analytics_enabled=False,
+        delete_cache=(CACHE_MAX_AGE_S, CACHE_MAX_AGE_S),
+    ) as page:
         gr.Markdown(INTRO.format(max_file_mb=max_file_mb), elem_id="a2sb-title")
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=320):
@@ -135,7 +141,9 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
                         1, 200, value=49, step=1, label="Steps", visible=False, elem_id="a2sb-steps"
                     )
                 with gr.Row():
-                    model = gr.Dropdown(restorer.model_names, value=first_model, label="Model")
+                    model = gr.Dropdown(
+                        restorer.model_names, value=first_model, label="Model", elem_id="a2sb-model"
+                    )
                     seed = gr.Textbox(
                         value="", label="Seed", placeholder="random", elem_id="a2sb-seed"
                     )
@@ -176,6 +184,7 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
             [audio, task, cutoff, gaps, preset, steps, seed, model, output_format],
             [result_audio, picture, download, status],
             api_name="restore",
+            show_progress_on=result_audio,
             concurrency_limit=len(restorer.model_names),  # one file per model at a time
         )
     return page
@@ -199,7 +208,9 @@ def build_app(args: argparse.Namespace) -> tuple[gr.Blocks, Path]:
     models = load_models(args)
     work_dir = Path(tempfile.mkdtemp(prefix="a2sb-app-"))
     os.environ["GRADIO_TEMP_DIR"] = str(work_dir / "gradio")  # uploads and Gradio's cache
-    restorer = PageRestorer(models, work_dir / "results", int(args.max_file_mb * 1e6), Console())
+    restorer = PageRestorer(
+        models, work_dir / "results", int(args.max_file_mb * 1e6), Console(), CACHE_MAX_AGE_S
+    )
     page = build_page(restorer, args.max_file_mb).queue(default_concurrency_limit=1)
     if args.host not in LOCAL_HOSTS:
         print(
