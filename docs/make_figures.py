@@ -1,8 +1,8 @@
 """Draw the spectrogram figures of the docs: `python docs/make_figures.py` writes docs/figures/.
 
-The music is synthesized here (bright chords and hi-hats), so the figures need no data. No
-trained model ships with a2sb, so the "restored" panels come from the non-learned baselines of
-`a2sb.evaluation.baselines` (spectral band replication, a cross-faded copy); the captions in
+The music is synthesized here (bright chords and hi-hats), so the figures need no data. The
+"restored" panels come from the non-learned baselines of `a2sb.evaluation.baselines` (spectral
+band replication, a cross-faded copy), which show what each task asks for; the captions in
 docs/concepts.md say so. The pictures are drawn by `a2sb.spectrogram_pictures` (matplotlib),
 as `a2sb restore --spectrogram` draws them.
 """
