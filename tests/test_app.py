@@ -10,6 +10,7 @@ tests are skipped, except in CI (`CI=true`), where they fail.
 import os
 import shutil
 import socket
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +24,7 @@ from gradio_client import Client, handle_file
 from playwright.sync_api import expect, sync_playwright
 from synth import synth_music
 
-from a2sb.cli import build_parser
+from a2sb.cli import build_parser, main
 from a2sb.cli.console import Console
 from a2sb.cli.page_restoration import PageRequest, PageRestorer
 from a2sb.cli.web_app import build_app, launch_options
@@ -75,7 +76,7 @@ def app(files):
     """The running app: `(url, its temporary folder)`."""
     temp_dir_before = os.environ.get("GRADIO_TEMP_DIR")
     port = free_port()
-    args = app_args(files, "--port", str(port))
+    args = app_args(files, "--port", str(port), "--max-file-mb", "0.2")
     page, work_dir = build_app(args)
     page.launch(**launch_options(args, work_dir), prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}", work_dir
@@ -149,6 +150,11 @@ def test_page_shows_a_message_for_an_unreadable_file(page, files):
     assert str(files["broken"].parent) not in message.inner_text()  # no server path shown
 
 
+def test_page_refuses_a_file_over_the_size_limit(page, tmp_path):
+    upload(page, write_band_limited(tmp_path / "big.wav", seconds=4.0))  # 0.35 MB
+    page.get_by_text("exceed the maximum allowed size").wait_for()
+
+
 def test_api_restores_with_only_a_file(app, files, tmp_path):
     client = Client(app[0], verbose=False, download_files=str(tmp_path))
     result_audio, picture, download, message = client.predict(
@@ -201,6 +207,16 @@ def test_the_app_says_when_it_listens_beyond_this_machine(files, capsys, monkeyp
     (line,) = capsys.readouterr().err.splitlines()[-1:]
     assert line.startswith("a2sb: listening on 0.0.0.0, beyond this machine")
     assert build_parser().parse_args(["app"]).host == "127.0.0.1"
+
+
+def test_without_gradio_the_app_names_the_extra_to_install(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "gradio", None)
+    monkeypatch.delitem(sys.modules, "a2sb.cli.web_app")
+    assert main(["app"]) == 2
+    error = capsys.readouterr().err
+    assert (
+        error == 'a2sb: a2sb app needs gradio; install the app extra with pip install "a2sb[app]"\n'
+    )
 
 
 # The request → `a2sb restore` translation and the refusals, without a server.
