@@ -280,3 +280,4 @@ def test_restorer_refuses_with_one_line(restorer, files, tmp_path, upload, reque
         restorer.restore(path, request_, "instant")
     assert message in str(refused.value) and "\n" not in str(refused.value)
     assert str(restorer.work_dir) not in str(refused.value)
+    assert not restorer.work_dir.exists() or not list(restorer.work_dir.iterdir())

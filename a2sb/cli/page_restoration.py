@@ -111,10 +111,10 @@ class PageRestorer:
         max_age_s: float = 3600.0,
     ):
         self.models = models
-        self.max_age_s = max_age_s
         self.work_dir = work_dir
         self.max_file_bytes = max_file_bytes
         self.console = console
+        self.max_age_s = max_age_s
         self._locks = {name: threading.Lock() for name in models}
 
     @property
@@ -148,6 +148,7 @@ class PageRestorer:
         try:
             return self._restore_copy(copy, request, model)
         except A2SBInputError as error:
+            shutil.rmtree(folder, ignore_errors=True)
             raise A2SBInputError(str(error).replace(str(copy), copy.name)) from error
 
     def _restore_copy(self, copy: Path, request: PageRequest, model: str) -> PageResult:
