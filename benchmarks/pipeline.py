@@ -44,6 +44,8 @@ def build_pipeline(model: str, dtype: torch.dtype, device: str):
     from a2sb.schedulers import I2SBScheduler
 
     class NullUNet(ModelMixin, ConfigMixin):
+        size_multiple = 1
+
         @register_to_config
         def __init__(self, in_channels: int = 3):
             super().__init__()

@@ -25,6 +25,9 @@ def micro_unet(seed: int = 0) -> RoPEUNet2DModel:
 class RecordingUNet(ModelMixin, ConfigMixin):
     """Returns `scale · sample` and records the shape and timesteps of every call."""
 
+    size_multiple = 32
+    """As the real UNet's five levels ask."""
+
     @register_to_config
     def __init__(self, in_channels: int = 3, scale: float = 0.0):
         super().__init__()

@@ -155,6 +155,23 @@ def test_same_seed_gives_the_same_result(tmp_path, model_dir):
     np.testing.assert_array_equal(*outputs)
 
 
+def test_sampler_options_reach_the_pipeline(tmp_path, model_dir, capsys):
+    song = write_music(tmp_path / "song.wav")
+    sampling = ["--sampler", "dbim", "--eta", "0.2", "--steps", "3", "--windows", "shifted"]
+    arguments = ["restore", str(song), "--model", model_dir, "--seed", "1", "--cutoff", "4000"]
+    quick = ["--window-frames", "32", "--hop-frames", "16", "--window-batch-size", "8"]
+    assert main([*arguments, *sampling, *quick]) == 0
+    assert "sampling: dbim (eta 0.2), 3 steps, shifted windows" in capsys.readouterr().err
+
+
+def test_unknown_sampler_is_a_usage_error(tmp_path, capsys):
+    song = write_music(tmp_path / "song.wav")
+    with pytest.raises(SystemExit) as stopped:
+        main(["restore", str(song), "--sampler", "euler"])
+    assert stopped.value.code == 2
+    assert "invalid choice: 'euler'" in capsys.readouterr().err
+
+
 def _one_line_error(capsys) -> str:
     error = capsys.readouterr().err
     assert error.startswith("a2sb: ") and error.count("\n") == 1, error
@@ -168,6 +185,9 @@ def _one_line_error(capsys) -> str:
         (["--gap", "1:2x-3"], "gap '1:2x-3' is not START-END"),
         (["--gap", "0.1-9"], "lasts 0.250 s; choose a gap between 0 and 0.250 s"),
         (["--task", "bwe", "--gap", "0.1-0.2"], "pass --task inpaint, or drop --gap"),
+        (["--eta", "1.5"], "eta=1.5 must lie in [0, 1]"),
+        (["--sampler", "i2sb", "--eta", "0.5"], "pass --sampler dbim, or drop --eta"),
+        (["--steps", "0"], "--steps 0 is below 1"),
     ],
 )
 def test_bad_arguments_stop_before_the_model_is_loaded(tmp_path, capsys, options, message):

@@ -9,7 +9,13 @@ from synth import synth_music
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines import A2SBPipeline
-from a2sb.pipelines.multidiffusion import averaged_model_output, padded_frames, tile_frames
+from a2sb.pipelines.multidiffusion import (
+    joined_model_output,
+    needed_windows,
+    overlap_windows,
+    padded_frames,
+    tile_frames,
+)
 from a2sb.representations import ComplexSTFT, FactorizedSTFT
 from a2sb.schedulers import I2SBScheduler, sample_bridge
 
@@ -125,7 +131,8 @@ def test_multidiffusion_averages_overlapping_windows_exactly():
     def model_fn(windows):  # window j returns the constant j
         return torch.full_like(windows, float(next(call)))
 
-    averaged = averaged_model_output(model_fn, sample, 32, 16, window_batch_size=1)
+    pairs = needed_windows(overlap_windows(96, 32, 16), torch.ones(1, 96, dtype=torch.bool))
+    averaged = joined_model_output(model_fn, sample, pairs, 32, window_batch_size=1)
     # windows start at 0, 16, 32, 48, 64 and are numbered 0..4
     expected = torch.tensor(
         [0.0] * 16 + [0.5] * 16 + [1.5] * 16 + [2.5] * 16 + [3.5] * 16 + [4.0] * 16

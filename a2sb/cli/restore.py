@@ -14,6 +14,8 @@ import argparse
 from pathlib import Path
 
 from a2sb.cli.option_values import TASK_NAMES
+from a2sb.pipelines.multidiffusion import WINDOW_SCHEDULES
+from a2sb.schedulers.samplers import SAMPLERS
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
@@ -88,12 +90,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="for the released model: unpickle its files fully if weights-only loading "
         "refuses them; this can run code from the files, so use it only for files you trust",
     )
-    model.add_argument(
+    sampling = parser.add_argument_group(
+        "sampling (each defaults to the model's own setting; `a2sb env` shows it)"
+    )
+    sampling.add_argument(
+        "--sampler",
+        choices=list(SAMPLERS),
+        help="i2sb: the released stochastic sampler, needs about 49 steps; dbim: the implicit "
+        "sampler, as good in 5-16 steps on the same model (a few times faster)",
+    )
+    sampling.add_argument(
+        "--eta",
+        type=float,
+        metavar="E",
+        help="dbim only: share of fresh noise per step, 0 (deterministic, the fastest to "
+        "converge) to 1 (the i2sb step); default 0",
+    )
+    sampling.add_argument(
         "--steps",
         type=int,
-        default=49,
         metavar="N",
-        help="sampling steps (default 49: the paper's 50)",
+        help="network calls per window; time grows linearly with it (the release: 49, the "
+        "paper's 50)",
+    )
+    sampling.add_argument(
+        "--windows",
+        choices=list(WINDOW_SCHEDULES),
+        help="overlap: windows every 128 frames, averaged, as released (each frame evaluated "
+        "twice per step); shifted: side by side, seams moving every step (half the cost)",
     )
     model.add_argument(
         "--seed",
@@ -130,7 +154,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--hop-frames",
         type=int,
         metavar="H",
-        help="advanced: frames between window starts (default 128)",
+        help="advanced: frames between window starts, or the shift of shifted windows' seams "
+        "per step (default 128)",
     )
     output = parser.add_argument_group("output")
     output.add_argument(

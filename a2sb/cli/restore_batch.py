@@ -38,6 +38,7 @@ from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
+from a2sb.schedulers.samplers import describe_sampler, with_sampler
 from a2sb.spectrogram_pictures import picture_path, save_restoration_picture
 
 
@@ -96,6 +97,8 @@ def restore_own_jobs(
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
         pipeline = load_pipeline(args, device, console) if pending else None
+    if pipeline is not None:
+        use_sampler(pipeline, settings, console)
     results = {job: skipped_result(job) for job in set(jobs) - set(pending)}
     for job in _file_progress(pending, console):
         results[job] = restore_one_file(pipeline, job, settings, headers[job.input_path], console)
@@ -153,6 +156,15 @@ def load_pipeline(args: argparse.Namespace, device: torch.device, console: Conso
         disable=console.quiet,
     )
     return pipeline
+
+
+def use_sampler(pipeline: A2SBPipeline, settings: RestoreSettings, console: Console) -> None:
+    """Swap in `--sampler`/`--eta` and say which sampling the files get."""
+    pipeline.scheduler = with_sampler(pipeline.scheduler, settings.sampler, settings.eta)
+    defaults = pipeline.config.sampling_defaults
+    steps = settings.num_inference_steps or defaults["num_inference_steps"]
+    windows = settings.window_schedule or defaults["window_schedule"]
+    console.say(f"sampling: {describe_sampler(pipeline.scheduler, steps, windows)}")
 
 
 def restore_one_file(

@@ -15,6 +15,7 @@ from a2sb.cli.option_values import TASK_NAMES, parse_cutoff, parse_gap
 from a2sb.degradations import check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
+from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
 
 MODEL_SAMPLING_RATE = 44100
@@ -29,7 +30,10 @@ class RestoreSettings:
         task: "bandwidth_extension" or "inpainting".
         cutoff_hz: bandwidth extension: the highest kept frequency; None detects it per file.
         gaps: inpainting: `(start_s, end_s)` pairs, sorted, not overlapping.
-        num_inference_steps: network calls per window.
+        sampler: "i2sb" or "dbim"; None keeps the model's own.
+        eta: the dbim sampler's share of fresh noise; None keeps the model's (or 0).
+        num_inference_steps: network calls per window; None takes the model's default.
+        window_schedule: "overlap" or "shifted"; None takes the model's default.
         seed: seeds each file's noise (the same seed for every file); None draws one per file.
         window_batch_size: windows per model call.
         window_frames: frames per model window; None keeps the pipeline's default.
@@ -43,7 +47,10 @@ class RestoreSettings:
     task: str
     cutoff_hz: float | None
     gaps: list[tuple[float, float]] = field(default_factory=list)
-    num_inference_steps: int = 49
+    sampler: str | None = None
+    eta: float | None = None
+    num_inference_steps: int | None = None
+    window_schedule: str | None = None
     seed: int | None = None
     window_batch_size: int = 4
     window_frames: int | None = None
@@ -62,7 +69,6 @@ class RestoreSettings:
         """
         arguments: dict[str, Any] = {
             "task": self.task,
-            "num_inference_steps": self.num_inference_steps,
             "generator": torch.Generator().manual_seed(seed),
             "window_batch_size": self.window_batch_size,
             "output_sampling_rate": input_rate
@@ -73,6 +79,10 @@ class RestoreSettings:
             arguments["cutoff_hz"] = self.cutoff_hz
         else:
             arguments["gaps"] = self.gaps
+        if self.num_inference_steps is not None:
+            arguments["num_inference_steps"] = self.num_inference_steps
+        if self.window_schedule is not None:
+            arguments["window_schedule"] = self.window_schedule
         if self.window_frames is not None:
             arguments["window_frames"] = self.window_frames
         if self.hop_frames is not None:
@@ -87,10 +97,7 @@ class RestoreSettings:
         else:
             gaps = ", ".join(f"{start:g}-{end:g} s" for start, end in self.gaps)
             what = f"inpainting {gaps}"
-        return (
-            f"{what}, {self.num_inference_steps} steps, seed {seed}, "
-            f"window batch {self.window_batch_size}"
-        )
+        return f"{what}, seed {seed}, window batch {self.window_batch_size}"
 
 
 def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
@@ -120,7 +127,14 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         check_cutoff(cutoff_hz, MODEL_SAMPLING_RATE)
     if gaps:
         gaps = check_gaps(gaps, math.inf)
-    _check_at_least("--steps", args.steps, 1)
+    if args.steps is not None:
+        _check_at_least("--steps", args.steps, 1)
+    if args.eta is not None:
+        if args.sampler == "i2sb":
+            raise A2SBInputError(
+                "--eta is an option of the dbim sampler; pass --sampler dbim, or drop --eta"
+            )
+        check_eta(args.eta)
     _check_at_least("--window-batch-size", args.window_batch_size, 1)
     if args.seed is not None:
         _check_at_least("--seed", args.seed, 0)
@@ -137,7 +151,10 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         task=task,
         cutoff_hz=cutoff_hz,
         gaps=gaps,
+        sampler=args.sampler,
+        eta=args.eta,
         num_inference_steps=args.steps,
+        window_schedule=args.windows,
         seed=args.seed,
         window_batch_size=args.window_batch_size,
         window_frames=args.window_frames,

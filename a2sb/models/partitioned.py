@@ -85,6 +85,11 @@ class A2SBPartitionedModel(ModelMixin, ConfigMixin):
         partitioned.partitions = nn.ModuleList(models)
         return partitioned.train(models[0].training)
 
+    @property
+    def size_multiple(self) -> int:
+        """Rows and frames of `sample` must be multiples of this (the partitions' UNet's)."""
+        return self.partitions[0].size_multiple
+
     def partition_index(self, timestep: torch.Tensor | float) -> torch.Tensor:
         """Index of the partition for each t: the number of cutoffs ≤ t.
 

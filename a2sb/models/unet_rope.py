@@ -60,6 +60,11 @@ class RoPEUNet2DModel(ModelMixin, ConfigMixin):
 
     _supports_gradient_checkpointing = True
 
+    @property
+    def size_multiple(self) -> int:
+        """Rows and frames of `sample` must be multiples of this: 2 ** (down-sampling levels)."""
+        return 2 ** (len(self.config.block_out_channels) - 1)
+
     @register_to_config
     def __init__(
         self,

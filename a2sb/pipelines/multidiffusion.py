@@ -1,27 +1,53 @@
-"""MultiDiffusion over frames: one model evaluation per overlapping window, averaged.
+"""Windows over frames: which frames the model sees at each step, and how outputs are joined.
 
-The released sampler (paper §3.6, Algorithm 1) runs the network on windows of 256 frames that
-start every 128 frames, averages the outputs where windows overlap, and takes one global
-scheduler step on the full-length tensor. The frames are first padded cyclically (frame i of
-the padded tensor is frame i mod T) so that the windows tile the padded length exactly; the
-result is cropped back to T frames.
+Two schedules (SPEC §6, §11), both giving the model windows of W frames:
+
+- "overlap", the released sampler (paper §3.6, Algorithm 1): windows start every H frames and
+  their outputs are averaged where they overlap, so every frame is evaluated W / H times (twice
+  at W = 256, H = 128). The frames are padded cyclically (frame i of the padded tensor is frame
+  i mod T) so that the windows tile the padded length exactly.
+- "shifted" (SpotDiffusion): at step n, non-overlapping windows start at o_n + kW with
+  o_n = (n H) mod W, so the seams move every step; the frames before the first and after the
+  last full window get one extra window aligned to that edge, used only for the frames no other
+  window covers. Every frame is evaluated once per step; no frame wraps around to the start.
+
+A window's output counts only on its `used` frames; uncovered frames (all known, when windows
+without missing content are skipped) get output 0, which the scheduler then overwrites.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
+WindowSchedule = Literal["overlap", "shifted"]
+WINDOW_SCHEDULES = ("overlap", "shifted")
 
-def padded_frames(frames: int, window_frames: int, hop_frames: int) -> int:
-    """Frames after padding so that windows of `window_frames` every `hop_frames` tile exactly.
 
-    T ≤ W → W; else W + ⌈(T − W) / H⌉ · H.
+@dataclass(frozen=True)
+class Window:
+    """One model window: frames `[start, start + W)`, whose output counts on `used`."""
+
+    start: int
+    used: slice
+
+
+def padded_frames(
+    frames: int, window_frames: int, hop_frames: int, schedule: WindowSchedule = "overlap"
+) -> int:
+    """Frames after cyclic padding, so that the schedule's windows fit.
+
+    overlap: T ≤ W → W; else W + ⌈(T − W) / H⌉ · H (the released sampler's padding).
+    shifted: max(T, W), since its edge windows need no padding past W.
     """
     if frames <= window_frames:
         return window_frames
+    if schedule == "shifted":
+        return frames
     return window_frames + math.ceil((frames - window_frames) / hop_frames) * hop_frames
 
 
@@ -36,57 +62,116 @@ def tile_frames(tensor: torch.Tensor, frames: int) -> torch.Tensor:
     return tensor.repeat(*([1] * (tensor.ndim - 1)), repeats)[..., :frames]
 
 
-def window_starts(frames: int, window_frames: int, hop_frames: int) -> list[int]:
-    """First frame of each window over a padded length: 0, H, 2H, …, frames − W."""
-    return list(range(0, frames - window_frames + 1, hop_frames))
+def overlap_windows(frames: int, window_frames: int, hop_frames: int) -> list[Window]:
+    """Windows at 0, H, 2H, …, frames − W over a padded length, each used whole."""
+    return [
+        Window(start, slice(start, start + window_frames))
+        for start in range(0, frames - window_frames + 1, hop_frames)
+    ]
+
+
+def shifted_windows(
+    frames: int, window_frames: int, hop_frames: int, step_index: int
+) -> list[Window]:
+    """Step `step_index`'s windows: W apart from o = (step_index · H) mod W, plus edge windows.
+
+    The `used` slices partition `[0, frames)`: every frame is evaluated exactly once.
+
+    Args:
+        frames: length T ≥ W (`padded_frames(..., "shifted")`).
+        window_frames: W.
+        hop_frames: H, the shift of the seams from one step to the next.
+        step_index: n, the index of the step in the sampling loop.
+    """
+    offset = (step_index * hop_frames) % window_frames
+    starts = range(offset, frames - window_frames + 1, window_frames)
+    windows = [Window(start, slice(start, start + window_frames)) for start in starts]
+    if not windows:
+        windows = [Window(0, slice(0, window_frames))]
+    first, last = windows[0].used.start, windows[-1].used.stop
+    if first > 0:
+        windows.insert(0, Window(0, slice(0, first)))
+    if last < frames:
+        windows.append(Window(frames - window_frames, slice(last, frames)))
+    return windows
+
+
+def schedule_windows(
+    schedule: WindowSchedule, frames: int, window_frames: int, hop_frames: int, step_index: int
+) -> list[Window]:
+    """The windows of step `step_index` under `schedule` (see the module docstring)."""
+    if schedule == "shifted":
+        return shifted_windows(frames, window_frames, hop_frames, step_index)
+    return overlap_windows(frames, window_frames, hop_frames)
+
+
+def needed_windows(
+    windows: Sequence[Window], missing_frames: torch.Tensor
+) -> list[tuple[int, Window]]:
+    """Every (item, window) pair whose used frames hold missing content.
+
+    A window over known frames only changes nothing: the scheduler re-imposes the known
+    content there, whatever the model says. So inpainting evaluates only windows near gaps.
+
+    Args:
+        windows: the step's windows.
+        missing_frames: `[items, frames]` bool, True where a frame has a missing entry.
+    """
+    return [
+        (item, window)
+        for window in windows
+        for item in range(missing_frames.shape[0])
+        if bool(missing_frames[item, window.used].any())
+    ]
 
 
 def window_batches(
-    num_items: int, starts: list[int], window_batch_size: int
-) -> Iterator[list[tuple[int, int]]]:
-    """Every (item, window start) pair, in groups of at most `window_batch_size`."""
-    pairs = [(item, start) for start in starts for item in range(num_items)]
+    pairs: Sequence[tuple[int, Window]], window_batch_size: int
+) -> Iterator[Sequence[tuple[int, Window]]]:
+    """The (item, window) pairs in groups of at most `window_batch_size`."""
     for first in range(0, len(pairs), window_batch_size):
         yield pairs[first : first + window_batch_size]
 
 
-def averaged_model_output(
+def joined_model_output(
     model_fn: Callable[[torch.Tensor], torch.Tensor],
     sample: torch.Tensor,
+    pairs: Sequence[tuple[int, Window]],
     window_frames: int,
-    hop_frames: int,
     window_batch_size: int,
     out: torch.Tensor | None = None,
     on_batch_done: Callable[[], None] | None = None,
 ) -> torch.Tensor:
-    """The model output over the whole sample, averaged uniformly where windows overlap.
+    """The model output over the whole sample: each frame the mean of the windows using it.
 
     Args:
         model_fn: maps a batch of windows `[n, channels, freq, window_frames]` (on the state's
             device and dtype) to outputs of the same shape.
-        sample: full-length state `[items, channels, freq, frames]`, frames already padded so
-            that the windows tile it (`padded_frames`).
+        sample: full-length state `[items, channels, freq, frames]`.
+        pairs: the (item, window) pairs to evaluate (`needed_windows`).
         window_frames: W.
-        hop_frames: H.
         window_batch_size: windows per call of `model_fn`; the only size that the model sees.
         out: float32 tensor shaped like `sample` to write the result into (a new one if None).
         on_batch_done: called after each call of `model_fn` (progress bars).
 
     Returns:
-        `[items, channels, freq, frames]`, float32.
+        `[items, channels, freq, frames]`, float32; 0 on frames that no pair uses.
     """
-    starts = window_starts(sample.shape[-1], window_frames, hop_frames)
     total = torch.zeros_like(sample, dtype=torch.float32) if out is None else out.zero_()
-    coverage = torch.zeros(sample.shape[-1], dtype=torch.float32, device=sample.device)
-    for start in starts:
-        coverage[start : start + window_frames] += 1
-    for batch in window_batches(sample.shape[0], starts, window_batch_size):
+    coverage = torch.zeros(sample.shape[0], sample.shape[-1], device=sample.device)
+    for batch in window_batches(pairs, window_batch_size):
         windows = torch.stack(
-            [sample[item, ..., start : start + window_frames] for item, start in batch]
+            [
+                sample[item, ..., window.start : window.start + window_frames]
+                for item, window in batch
+            ]
         )
         outputs = model_fn(windows).to(device=sample.device, dtype=torch.float32)
-        for (item, start), output in zip(batch, outputs, strict=True):
-            total[item, ..., start : start + window_frames] += output
+        for (item, window), output in zip(batch, outputs, strict=True):
+            used = window.used
+            offset = slice(used.start - window.start, used.stop - window.start)
+            total[item, ..., used] += output[..., offset]
+            coverage[item, used] += 1
         if on_batch_done is not None:
             on_batch_done()
-    return total.div_(coverage)
+    return total.div_(coverage.clamp(min=1)[:, None, None, :])

@@ -41,10 +41,13 @@ from a2sb.pipelines.bundled_model import (
     show_bundled_notice_once,
 )
 from a2sb.pipelines.multidiffusion import (
-    averaged_model_output,
+    WINDOW_SCHEDULES,
+    WindowSchedule,
+    joined_model_output,
+    needed_windows,
     padded_frames,
+    schedule_windows,
     tile_frames,
-    window_starts,
 )
 from a2sb.pipelines.official_release import (
     OFFICIAL_REPO_ID,
@@ -54,7 +57,8 @@ from a2sb.pipelines.official_release import (
     show_licence_once,
 )
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
-from a2sb.schedulers import I2SBScheduler
+from a2sb.schedulers import BridgeScheduler
+from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
 
 logger = logging.getLogger(__name__)
 
@@ -91,12 +95,17 @@ class _SamplingPlan:
     items: int
     noise_channels: int
     num_inference_steps: int
+    window_schedule: WindowSchedule
     window_frames: int
     hop_frames: int
     window_batch_size: int
 
 
-def _frame_chunks(frames: int) -> list[slice]:
+RELEASE_SAMPLING = {"num_inference_steps": 49, "window_schedule": "overlap"}
+"""The released sampler's settings: what a pipeline saved without its own defaults uses."""
+
+
+def _step_chunks(frames: int) -> list[slice]:
     return [
         slice(start, start + STEP_CHUNK_FRAMES) for start in range(0, frames, STEP_CHUNK_FRAMES)
     ]
@@ -107,15 +116,18 @@ class A2SBPipeline(DiffusionPipeline):
 
     The input's spectrogram, with the missing region (above a cutoff, or inside gaps) filled
     with noise, is the bridge's degraded end x1; the scheduler walks from t = 1 to t_min,
-    re-imposing the known content at every step, while the UNet sees overlapping windows of
-    `window_frames` frames whose outputs are averaged (MultiDiffusion), so audio of any length
-    is restored with memory set by `window_batch_size`, not by the duration.
+    re-imposing the known content at every step, while the UNet sees windows of
+    `window_frames` frames (overlapping and averaged, MultiDiffusion, or shifted every step), so
+    audio of any length is restored with memory set by `window_batch_size`, not by the duration.
 
     Args:
         unet: a `RoPEUNet2DModel` or an `A2SBPartitionedModel`, `[b, C, F, W]` → same.
-        scheduler: an `I2SBScheduler`.
+        scheduler: an `I2SBScheduler` or a `DBIMScheduler`.
         representation_config: the saved configuration of the spectrogram representation
             (`FactorizedSTFT` when None).
+        sampling_defaults: what `__call__` uses when it is not told: `num_inference_steps` and
+            `window_schedule` (the sampler itself is `scheduler`). None is the released
+            sampler's `RELEASE_SAMPLING` (49 steps, overlapping windows).
     """
 
     model_cpu_offload_seq = "unet"
@@ -123,14 +135,16 @@ class A2SBPipeline(DiffusionPipeline):
     def __init__(
         self,
         unet: torch.nn.Module,
-        scheduler: I2SBScheduler,
+        scheduler: BridgeScheduler,
         representation_config: dict[str, Any] | None = None,
+        sampling_defaults: dict[str, Any] | None = None,
     ):
         super().__init__()
         self.register_modules(unet=unet, scheduler=scheduler)
         if representation_config is None:
             representation_config = json.loads(FactorizedSTFT().to_json_string())
         self.register_to_config(representation_config=dict(representation_config))
+        self.register_to_config(sampling_defaults=_checked_sampling_defaults(sampling_defaults))
         self.representation: STFTRepresentation = representation_from_config(representation_config)
         model_channels = _model_input_channels(unet)
         if model_channels != self.representation.channels:
@@ -196,7 +210,7 @@ class A2SBPipeline(DiffusionPipeline):
                 "check the path"
             )
         try:
-            return super().from_pretrained(source, **kwargs)
+            pipeline = super().from_pretrained(source, **kwargs)
         except OSError as error:
             if Path(source).exists():
                 raise
@@ -205,6 +219,8 @@ class A2SBPipeline(DiffusionPipeline):
                 "the repository id and your network, or pass a local folder (a saved pipeline "
                 "with model_index.json, or the release's ckpt/ files)"
             ) from error
+        _own_weight_memory(pipeline.unet)
+        return pipeline
 
     def restore_file(
         self,
@@ -238,8 +254,9 @@ class A2SBPipeline(DiffusionPipeline):
         task: Task = "bandwidth_extension",
         cutoff_hz: float | None = None,
         gaps: Sequence[tuple[float, float]] | None = None,
-        num_inference_steps: int = 49,
+        num_inference_steps: int | None = None,
         generator: torch.Generator | None = None,
+        window_schedule: WindowSchedule | None = None,
         window_frames: int = 256,
         hop_frames: int = 128,
         window_batch_size: int = 4,
@@ -258,10 +275,16 @@ class A2SBPipeline(DiffusionPipeline):
             cutoff_hz: bandwidth extension only: highest kept frequency; None detects it
                 per batch item from the long-term spectrum (returned in `cutoff_hz`).
             gaps: inpainting only: `(start_s, end_s)` pairs in seconds of the input.
-            num_inference_steps: network calls; 49 is the released sampler's "50 steps".
+            num_inference_steps: network calls; None takes the pipeline's
+                `sampling_defaults` (49, the released sampler's "50 steps", for the release).
             generator: makes the noise reproducible.
+            window_schedule: "overlap" (windows every `hop_frames`, averaged: the released
+                sampler, every frame evaluated twice) or "shifted" (windows side by side, their
+                seams moved by `hop_frames` each step: every frame evaluated once); None takes
+                the pipeline's `sampling_defaults`.
             window_frames: frames per model window (256 for the released models).
-            hop_frames: frames between window starts (128 for the released sampler).
+            hop_frames: frames between window starts ("overlap") or the shift of the seams
+                from one step to the next ("shifted"); 128 for the released sampler.
             window_batch_size: windows per model call; bounds accelerator memory.
             share_noise_across_channels: one noise draw for all channels of an item, so that
                 generated content is coherent between left and right.
@@ -276,8 +299,14 @@ class A2SBPipeline(DiffusionPipeline):
         Returns:
             `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
         """
+        defaults = self.config.sampling_defaults
+        if num_inference_steps is None:
+            num_inference_steps = defaults["num_inference_steps"]
+        if window_schedule is None:
+            window_schedule = defaults["window_schedule"]
+        check_num_inference_steps(num_inference_steps)
         self._check_call_arguments(
-            task, gaps, output_type, window_frames, hop_frames, window_batch_size
+            task, gaps, output_type, window_schedule, window_frames, hop_frames, window_batch_size
         )
         waveforms = self._to_model_rate(audio, sampling_rate)
         input_samples = np.shape(audio)[-1]
@@ -305,7 +334,7 @@ class A2SBPipeline(DiffusionPipeline):
         ).flatten(0, 1)
         frames = known.shape[-1]
         del known, fill_noise
-        total_frames = padded_frames(frames, window_frames, hop_frames)
+        total_frames = padded_frames(frames, window_frames, hop_frames, window_schedule)
         degraded = tile_frames(degraded, total_frames)
         restored = self._sample(
             degraded,
@@ -314,6 +343,7 @@ class A2SBPipeline(DiffusionPipeline):
                 items,
                 noise_channels,
                 num_inference_steps,
+                window_schedule,
                 window_frames,
                 hop_frames,
                 window_batch_size,
@@ -347,29 +377,43 @@ class A2SBPipeline(DiffusionPipeline):
     ) -> torch.Tensor:
         """The bridge loop from x1 (t = 1) down to t_min; returns the last x0 estimate.
 
-        The state (`degraded`, x_t, the averaged model output and x0_hat, each
+        The state (`degraded`, x_t, the joined model output and x0_hat, each
         `[items · channels, C, F, padded_frames]`) stays on the CPU and is updated in place;
         only windows of `window_batch_size` travel to the model's device, and the scheduler
         steps `STEP_CHUNK_FRAMES` frames at a time, so no other full-length tensor is made.
+        Windows without missing content are skipped (`needed_windows`).
         """
         self.scheduler.set_timesteps(plan.num_inference_steps)
-        starts = window_starts(degraded.shape[-1], plan.window_frames, plan.hop_frames)
-        calls_per_step = math.ceil(degraded.shape[0] * len(starts) / plan.window_batch_size)
+        missing_frames = mask.flatten(1, -2).any(dim=1)
+        pairs_per_step = [
+            needed_windows(
+                schedule_windows(
+                    plan.window_schedule,
+                    degraded.shape[-1],
+                    plan.window_frames,
+                    plan.hop_frames,
+                    step_index,
+                ),
+                missing_frames,
+            )
+            for step_index in range(plan.num_inference_steps)
+        ]
+        calls = sum(math.ceil(len(pairs) / plan.window_batch_size) for pairs in pairs_per_step)
         sample = degraded.clone()
         model_output = torch.empty_like(sample)
         pred_original_sample = torch.empty_like(sample)
-        with self.progress_bar(total=plan.num_inference_steps * calls_per_step) as progress:
+        with self.progress_bar(total=calls) as progress:
             for step_index, timestep in enumerate(self.scheduler.timesteps):
-                averaged_model_output(
+                joined_model_output(
                     lambda windows, t=timestep: self._model(windows, t),
                     sample,
+                    pairs_per_step[step_index],
                     plan.window_frames,
-                    plan.hop_frames,
                     plan.window_batch_size,
                     out=model_output,
                     on_batch_done=progress.update,
                 )
-                for chunk in _frame_chunks(sample.shape[-1]):
+                for chunk in _step_chunks(sample.shape[-1]):
                     sample[..., chunk], pred_original_sample[..., chunk] = self._step_chunk(
                         model_output[..., chunk],
                         timestep,
@@ -399,7 +443,7 @@ class A2SBPipeline(DiffusionPipeline):
         channels share when `plan.noise_channels` is 1."""
         items = plan.items
         noise = None
-        if not self.scheduler.config.ot_ode:
+        if self.scheduler.needs_noise(timestep):
             shape = (items, plan.noise_channels, *sample.shape[1:])
             noise = randn_tensor(shape, generator=generator)
         prev_sample, pred_original_sample = self.scheduler.step(
@@ -479,11 +523,12 @@ class A2SBPipeline(DiffusionPipeline):
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
         return waveform.reshape(items, channels, samples)
 
-    @staticmethod
     def _check_call_arguments(
+        self,
         task: str,
         gaps: Sequence[tuple[float, float]] | None,
         output_type: str,
+        window_schedule: str,
         window_frames: int,
         hop_frames: int,
         window_batch_size: int,
@@ -500,10 +545,16 @@ class A2SBPipeline(DiffusionPipeline):
             raise A2SBInputError(
                 f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)}"
             )
-        if window_frames % 32 or window_frames <= 0:
+        if window_schedule not in WINDOW_SCHEDULES:
             raise A2SBInputError(
-                f"window_frames={window_frames} must be a positive multiple of 32 (the UNet "
-                "halves it five times); the released models use 256"
+                f"unknown window_schedule {window_schedule!r}; choose one of "
+                f"{', '.join(WINDOW_SCHEDULES)}"
+            )
+        multiple = self.unet.size_multiple
+        if window_frames % multiple or window_frames <= 0:
+            raise A2SBInputError(
+                f"window_frames={window_frames} must be a positive multiple of {multiple} (the "
+                "UNet halves it at each of its levels); the released models use 256"
             )
         if not 0 < hop_frames <= window_frames:
             raise A2SBInputError(
@@ -514,6 +565,25 @@ class A2SBPipeline(DiffusionPipeline):
             raise A2SBInputError(
                 f"window_batch_size={window_batch_size} must be at least 1 (windows per model call)"
             )
+
+
+def _checked_sampling_defaults(sampling_defaults: dict[str, Any] | None) -> dict[str, Any]:
+    """A pipeline's default sampling settings, complete and checked (`RELEASE_SAMPLING` fills
+    what is not given)."""
+    unknown = set(sampling_defaults or {}) - set(RELEASE_SAMPLING)
+    if unknown:
+        raise A2SBInputError(
+            f"unknown sampling_defaults {sorted(unknown)}; a pipeline records "
+            f"{', '.join(RELEASE_SAMPLING)} (the sampler itself is its scheduler)"
+        )
+    defaults = {**RELEASE_SAMPLING, **(sampling_defaults or {})}
+    check_num_inference_steps(defaults["num_inference_steps"])
+    if defaults["window_schedule"] not in WINDOW_SCHEDULES:
+        raise A2SBInputError(
+            f"sampling_defaults has window_schedule {defaults['window_schedule']!r}; choose one "
+            f"of {', '.join(WINDOW_SCHEDULES)}"
+        )
+    return defaults
 
 
 def _model_input_channels(unet: torch.nn.Module) -> int:
@@ -533,6 +603,18 @@ def _resample_to_length(
         waveform = torch.from_numpy(np.stack(resampled))
     waveform = waveform[..., :length]
     return torch.nn.functional.pad(waveform, (0, length - waveform.shape[-1]))
+
+
+def _own_weight_memory(module: torch.nn.Module) -> None:
+    """Copy tensors that point into a memory-mapped weights file into memory of their own.
+
+    safetensors maps the file, so a loaded tensor can start at any byte of it; CPU kernels then
+    take unaligned code paths whose rounding differs from that of the same model built in
+    memory. A copy is aligned, so a saved and reloaded pipeline computes bit for bit the same.
+    """
+    for tensor in [*module.parameters(), *module.buffers()]:
+        if tensor.device.type == "cpu" and tensor.data_ptr() % 64:
+            tensor.data = tensor.data.clone()
 
 
 def _first_line(error: Exception) -> str:

@@ -1,23 +1,33 @@
-"""Bridge schedulers: the diffusers `I2SBScheduler`, its pure math and a functional sampler."""
+"""Bridge schedulers: the released `I2SBScheduler`, the fast `DBIMScheduler`, their shared
+math (`bridge_math`, `bridge_scheduler`) and a functional sampler."""
 
-from a2sb.schedulers.sampling import sample_bridge
-from a2sb.schedulers.scheduling_i2sb import (
-    I2SBScheduler,
-    I2SBSchedulerOutput,
+from a2sb.schedulers.bridge_math import (
     bridge_coefficients,
-    bridge_step,
     posterior_coefficients,
     predict_x0,
     sigma_bwd,
     sigma_fwd,
     sigma_sb,
 )
+from a2sb.schedulers.bridge_scheduler import BridgeSchedulerMixin, BridgeSchedulerOutput
+from a2sb.schedulers.sampling import sample_bridge
+from a2sb.schedulers.scheduling_dbim import DBIMScheduler, DBIMSchedulerOutput, dbim_step
+from a2sb.schedulers.scheduling_i2sb import I2SBScheduler, I2SBSchedulerOutput, bridge_step
+
+BridgeScheduler = I2SBScheduler | DBIMScheduler
+"""Any sampler of the A2SB bridge: what a pipeline's `scheduler` may be."""
 
 __all__ = [
+    "BridgeScheduler",
+    "BridgeSchedulerMixin",
+    "BridgeSchedulerOutput",
+    "DBIMScheduler",
+    "DBIMSchedulerOutput",
     "I2SBScheduler",
     "I2SBSchedulerOutput",
     "bridge_coefficients",
     "bridge_step",
+    "dbim_step",
     "posterior_coefficients",
     "predict_x0",
     "sample_bridge",

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 
 from a2sb.errors import A2SBInputError
-from a2sb.schedulers.scheduling_i2sb import bridge_step, randn_like_sample
+from a2sb.schedulers.bridge_math import randn_like_sample
+from a2sb.schedulers.scheduling_i2sb import bridge_step
 
 
 def _check_grid(timesteps: torch.Tensor | Sequence[float]) -> torch.Tensor:
