@@ -3,7 +3,8 @@ from conftest import TINY_CHANNELS
 from official_grammar import official_state_dict, release_file_content
 
 from a2sb.cli import main
-from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel, convert_official_checkpoints
+from a2sb.models import RoPEUNet2DModel, convert_official_checkpoints
+from a2sb.pipelines import A2SBPipeline
 
 
 def _release_file(path, seed):
@@ -20,15 +21,20 @@ def test_convert_official_writes_a_loadable_partitioned_model(tmp_path, capsys):
     )
     assert code == 0
     assert "A2SBPartitionedModel (2 partitions, cutoffs 0.5)" in capsys.readouterr().out
-    assert (output / "config.json").is_file()
-    assert (output / "diffusion_pytorch_model.safetensors").is_file()
+    assert (output / "model_index.json").is_file()
+    assert (output / "unet" / "diffusion_pytorch_model.safetensors").is_file()
 
-    loaded = A2SBPartitionedModel.from_pretrained(output)
-    direct = convert_official_checkpoints([lower, upper], num_attention_heads=1)
+    loaded = A2SBPipeline.from_pretrained(output)
+    assert loaded.scheduler.config.t_cutoffs == [0.5]
+    direct, _ = convert_official_checkpoints([lower, upper], num_attention_heads=1)
     sample = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    t = torch.tensor([0.2, 0.7])
+    t = torch.tensor([0.2, 0.2])
     with torch.no_grad():
-        torch.testing.assert_close(loaded(sample, t).sample, direct(sample, t).sample)
+        for partition in (0, 1):
+            torch.testing.assert_close(
+                loaded.unet(sample, t, partition=partition).sample,
+                direct(sample, t, partition=partition).sample,
+            )
 
 
 def test_convert_official_one_file_gives_a_unet(tmp_path):
@@ -37,7 +43,9 @@ def test_convert_official_one_file_gives_a_unet(tmp_path):
     assert (
         main(["convert-official", path, "--num-attention-heads", "1", "--output", str(output)]) == 0
     )
-    assert RoPEUNet2DModel.from_pretrained(output).config.num_attention_heads == 1
+    loaded = A2SBPipeline.from_pretrained(output)
+    assert isinstance(loaded.unet, RoPEUNet2DModel)
+    assert loaded.unet.config.num_attention_heads == 1
 
 
 def test_bad_file_exits_2_with_one_line(tmp_path, capsys):

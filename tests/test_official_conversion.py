@@ -236,9 +236,9 @@ def test_two_release_files_make_a_partitioned_model(tmp_path):
         tmp_path / "A2SB_twosplit_0.0_0.5_release.ckpt",
         official_state_dict(TINY_CHANNELS, [3, 4], 2),
     )
-    model = convert_official_checkpoints([upper, lower], num_attention_heads=1)
+    model, t_cutoffs = convert_official_checkpoints([upper, lower], num_attention_heads=1)
     assert isinstance(model, A2SBPartitionedModel)
-    assert model.config.t_cutoffs == [0.5]
+    assert t_cutoffs == [0.5]
     lower_weight = load_official_checkpoint(lower)["vf_model.input_projection.weight"]
     assert torch.equal(model.partitions[0].conv_in.weight, lower_weight)
 

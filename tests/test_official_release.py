@@ -34,7 +34,7 @@ def test_release_folder_loads_as_a_two_partition_pipeline(release_folder, tmp_pa
         folder, conversion_cache_dir=tmp_path / "cache", release_num_attention_heads=1
     )
     assert isinstance(pipe.unet, A2SBPartitionedModel)
-    assert list(pipe.unet.config.t_cutoffs) == [0.5]
+    assert list(pipe.scheduler.config.t_cutoffs) == [0.5]
     for partition, model in zip(pipe.unet.partitions, models, strict=True):
         for (name, converted), original in zip(
             partition.state_dict().items(), model.state_dict().values(), strict=True

@@ -23,7 +23,10 @@ FAST = {"num_inference_steps": 2, "window_frames": 32, "hop_frames": 16, "window
 
 
 def pipeline(unet=None, ot_ode: bool = False) -> A2SBPipeline:
-    pipe = A2SBPipeline(unet if unet is not None else RecordingUNet(), I2SBScheduler(ot_ode=ot_ode))
+    """A pipeline of `unet`; a partitioned one gets the released split at t = 0.5."""
+    t_cutoffs = [0.5] if isinstance(unet, A2SBPartitionedModel) else []
+    scheduler = I2SBScheduler(ot_ode=ot_ode, t_cutoffs=t_cutoffs)
+    pipe = A2SBPipeline(unet if unet is not None else RecordingUNet(), scheduler)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
@@ -160,7 +163,7 @@ def test_model_batch_does_not_grow_with_the_audio_length(seconds):
 
 def test_partition_k_receives_exactly_the_steps_in_its_range():
     partitions = [RecordingUNet(), RecordingUNet()]
-    model = A2SBPartitionedModel.from_partitions([micro_unet(0), micro_unet(1)], t_cutoffs=[0.5])
+    model = A2SBPartitionedModel.from_partitions([micro_unet(0), micro_unet(1)])
     for index, partition in enumerate(model.partitions):
         partition.register_forward_pre_hook(
             lambda module, args, index=index: partitions[index].calls.append(
@@ -231,7 +234,7 @@ def test_detected_cutoff_is_reported():
     "unet_factory",
     [
         micro_unet,
-        lambda: A2SBPartitionedModel.from_partitions([micro_unet(0), micro_unet(1)], [0.5]),
+        lambda: A2SBPartitionedModel.from_partitions([micro_unet(0), micro_unet(1)]),
     ],
 )
 def test_save_and_load_round_trip_gives_identical_output(tmp_path, unet_factory):

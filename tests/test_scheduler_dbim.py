@@ -178,3 +178,15 @@ def test_with_sampler_swaps_and_keeps_the_bridge():
 def test_with_sampler_refuses_what_does_not_exist(sampler, eta, message):
     with pytest.raises(A2SBInputError, match=message):
         with_sampler(I2SBScheduler(), sampler, eta)
+
+
+@pytest.mark.parametrize("t_range", [(0.5, 1.0), (0.2, 0.3)])
+def test_training_times_drawn_in_a_range_stay_inside_it(t_range):
+    t = DBIMScheduler().sample_training_t(5000, torch.Generator().manual_seed(0), t_range=t_range)
+    assert t.min() >= t_range[0] and t.max() < t_range[1]
+
+
+@pytest.mark.parametrize("t_range", [(0.5, 0.5), (-0.1, 0.5), (0.2, 1.2)])
+def test_a_bad_training_range_is_refused(t_range):
+    with pytest.raises(A2SBInputError, match="must be \\(lo, hi\\) with 0 <= lo < hi <= 1"):
+        I2SBScheduler().sample_training_t(4, t_range=t_range)

@@ -15,6 +15,7 @@ from a2sb.cli import main
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines import A2SBPipeline
+from a2sb.schedulers import I2SBScheduler
 from a2sb.training import Trainer, train
 from a2sb.training.validation import build_validation_set, validation_losses
 
@@ -252,8 +253,13 @@ def test_pipeline_holds_the_ema_weights_when_kept(tmp_path, music):
 def test_partition_run_starts_from_its_partition_of_a_partitioned_model(tmp_path, music):
     first = train(tiny_config(tmp_path / "a", music, "max_steps=1", "seed=1")).pipeline_dir
     second = train(tiny_config(tmp_path / "b", music, "max_steps=1", "seed=2")).pipeline_dir
-    partitions = [A2SBPipeline.from_pretrained(folder).unet for folder in (first, second)]
-    A2SBPartitionedModel.from_partitions(partitions, [0.5]).save_pretrained(tmp_path / "joined")
+    pipelines = [A2SBPipeline.from_pretrained(folder) for folder in (first, second)]
+    partitions = [pipeline.unet for pipeline in pipelines]
+    A2SBPipeline(
+        A2SBPartitionedModel.from_partitions(partitions),
+        I2SBScheduler(t_cutoffs=[0.5]),
+        pipelines[0].config.representation_config,
+    ).save_pretrained(tmp_path / "joined")
     init = f"model.init_from={tmp_path / 'joined'}"
     trainer = Trainer(tiny_config(tmp_path / "high", music, init, "bridge.t_range=[0.5, 1.0]"))
     for name, value in trainer.unet.state_dict().items():

@@ -7,14 +7,13 @@ from synth import synth_music
 from a2sb.degradations import TrainingMaskSampler
 from a2sb.models import RoPEUNet2DOutput
 from a2sb.representations import FactorizedSTFT
-from a2sb.schedulers import sigma_fwd
+from a2sb.schedulers import I2SBScheduler, sigma_fwd
 from a2sb.training.objective import (
     band_limit_weight,
     bridge_loss,
     evenly_spaced_times,
     make_bridge_batch,
     masked_mse,
-    partition_scheduler,
 )
 
 REPRESENTATION = FactorizedSTFT(n_fft=256, hop_length=64)
@@ -25,37 +24,20 @@ def waveforms(batch: int = 8) -> torch.Tensor:
 
 
 def bridge_batch(t_range=(0.0, 1.0), bandwidth_hz=None, seed=0):
-    scheduler, partition = partition_scheduler(t_range)
     return make_bridge_batch(
         waveforms(),
         bandwidth_hz,
         REPRESENTATION,
         TrainingMaskSampler(),
-        scheduler,
+        I2SBScheduler(),
         torch.Generator().manual_seed(seed),
-        partition,
+        t_range,
     )
-
-
-@pytest.mark.parametrize(
-    ("t_range", "cutoffs", "partition"),
-    [
-        ((0.0, 1.0), [], None),
-        ((0.0, 0.5), [0.5], 0),
-        ((0.5, 1.0), [0.5], 1),
-        ((0.25, 0.75), [0.25, 0.75], 1),
-    ],
-)
-def test_partition_scheduler_makes_the_range_one_partition(t_range, cutoffs, partition):
-    scheduler, index = partition_scheduler(t_range)
-    assert list(scheduler.config.t_cutoffs) == cutoffs
-    assert index == partition
 
 
 @pytest.mark.parametrize("t_range", [(0.5, 1.0), (0.0, 0.5), (0.2, 0.3)])
 def test_partition_training_draws_t_only_inside_its_range(t_range):
-    scheduler, partition = partition_scheduler(t_range)
-    t = scheduler.sample_training_t(20000, torch.Generator().manual_seed(0), partition)
+    t = I2SBScheduler().sample_training_t(20000, torch.Generator().manual_seed(0), t_range=t_range)
     assert t.min() >= t_range[0] and t.max() < t_range[1]
     assert t.min() < t_range[0] + 0.01 and t.max() > t_range[1] - 0.01
     batch = bridge_batch(t_range)

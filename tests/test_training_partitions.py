@@ -27,14 +27,14 @@ def test_assembled_pipeline_routes_each_time_to_its_partition(tmp_path):
     low, high = saved_pipeline(tmp_path / "low", 0), saved_pipeline(tmp_path / "high", 1)
     pipeline = assemble_partitions([low, high], [0.5])
     assert isinstance(pipeline.unet, A2SBPartitionedModel)
-    assert list(pipeline.unet.config.t_cutoffs) == [0.5]
     assert list(pipeline.scheduler.config.t_cutoffs) == [0.5]
     sample = torch.randn(2, 3, 64, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        routed = pipeline.unet(sample, torch.tensor([0.2, 0.7])).sample
-        expected_low = micro_unet(0)(sample[:1], torch.tensor([0.2])).sample
-        expected_high = micro_unet(1)(sample[1:], torch.tensor([0.7])).sample
-    torch.testing.assert_close(routed, torch.cat([expected_low, expected_high]))
+        for t, seed in ((0.2, 0), (0.7, 1)):
+            partition = pipeline.scheduler.partition_index(t)
+            routed = pipeline.unet(sample, torch.tensor([t, t]), partition=partition).sample
+            expected = micro_unet(seed)(sample, torch.tensor([t, t])).sample
+            torch.testing.assert_close(routed, expected)
 
 
 def test_cli_assembles_a_pipeline_that_loads_and_restores(tmp_path, capsys):

@@ -11,9 +11,10 @@ from a2sb.pipelines import A2SBPipeline
 
 def pipeline_restorer(
     pipeline: A2SBPipeline,
-    num_inference_steps: int = 49,
+    num_inference_steps: int | None = None,
     seed: int = 0,
     window_batch_size: int = 4,
+    window_schedule: str | None = None,
 ) -> Restorer:
     """Wrap a pipeline so that the harness can call it like a baseline.
 
@@ -23,9 +24,10 @@ def pipeline_restorer(
 
     Args:
         pipeline: a loaded `A2SBPipeline` (on its device and dtype).
-        num_inference_steps: network calls per restoration.
+        num_inference_steps: network calls per restoration; None: the pipeline's default.
         seed: seed of each restoration's noise.
         window_batch_size: windows per model call.
+        window_schedule: "overlap" or "shifted"; None: the pipeline's default.
     """
 
     def restore(degraded: np.ndarray, sampling_rate: int, info: TaskInfo) -> np.ndarray:
@@ -38,6 +40,7 @@ def pipeline_restorer(
             num_inference_steps=num_inference_steps,
             generator=torch.Generator().manual_seed(seed),
             window_batch_size=window_batch_size,
+            window_schedule=window_schedule,
             output_sampling_rate=sampling_rate,
             output_type="np",
         )

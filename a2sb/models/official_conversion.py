@@ -363,8 +363,11 @@ def convert_official_checkpoints(
     t_cutoffs: Sequence[float] | None = None,
     num_attention_heads: int = 8,
     trust_checkpoint: bool = False,
-) -> RoPEUNet2DModel | A2SBPartitionedModel:
+) -> tuple[RoPEUNet2DModel | A2SBPartitionedModel, list[float]]:
     """Convert one release file to a `RoPEUNet2DModel`, or several to an `A2SBPartitionedModel`.
+
+    Returns `(model, t_cutoffs)`: the cutoffs (empty for one file) belong to the scheduler,
+    which routes each t to its partition.
 
     Args:
         paths: release `.ckpt` files. One file is one model. Several are partitions: without
@@ -393,5 +396,5 @@ def convert_official_checkpoints(
         for path in paths
     ]
     if len(models) == 1:
-        return models[0]
-    return A2SBPartitionedModel.from_partitions(models, t_cutoffs)
+        return models[0], []
+    return A2SBPartitionedModel.from_partitions(models), list(t_cutoffs)

@@ -1,8 +1,10 @@
 """`A2SBPartitionedModel`: one UNet per range of diffusion time (paper §3.5).
 
-With cutoffs c_1 < … < c_{K−1} in (0, 1), partition k serves t ∈ [c_k, c_{k+1}) (c_0 = 0,
-c_K = 1, the last range closed at 1): its index is the number of cutoffs ≤ t. The released
-2-split uses c_1 = 0.5: t ∈ [0, 0.5) → 0, t ∈ [0.5, 1] → 1.
+The model is a container of K `RoPEUNet2DModel`s of one architecture; which partition serves
+a time t is the scheduler's answer (`scheduler.partition_index(t)`, from its `t_cutoffs`), and
+the caller passes that index to `forward`. Configs saved before the scheduler owned the cutoffs
+hold `t_cutoffs` here too: they still load, and a pipeline refuses them if they disagree with
+its scheduler's.
 """
 
 import json
@@ -15,6 +17,7 @@ from diffusers.configuration_utils import register_to_config
 from torch import nn
 
 from a2sb.errors import A2SBInputError
+from a2sb.models.aligned_loading import AlignedLoadingMixin
 from a2sb.models.unet_rope import RoPEUNet2DModel, RoPEUNet2DOutput
 
 
@@ -35,45 +38,57 @@ def check_t_cutoffs(t_cutoffs: Sequence[float]) -> None:
         )
 
 
-class A2SBPartitionedModel(ModelMixin, ConfigMixin):
+class A2SBPartitionedModel(AlignedLoadingMixin, ModelMixin, ConfigMixin):
     """K `RoPEUNet2DModel`s of one architecture, each trained for one range of t.
 
-    `forward(sample, timestep)` routes every sample to the partition of its t, so offload hooks
-    that wrap `forward` see one model. Each `partitions[k]` is a plain `RoPEUNet2DModel`
-    (it can be saved and loaded alone); the whole saves and loads with
-    `save_pretrained`/`from_pretrained`.
+    `forward(sample, timestep, partition=k)` runs partition k, so offload hooks that wrap
+    `forward` see one model. Each `partitions[k]` is a plain `RoPEUNet2DModel` (it can be saved
+    and loaded alone); the whole saves and loads with `save_pretrained`/`from_pretrained`.
 
     Args:
-        t_cutoffs: c_1 < … < c_{K−1} in (0, 1); K = len(t_cutoffs) + 1 partitions.
+        num_partitions: K, at least 2.
         unet_config: constructor arguments shared by all partitions (paper defaults if None).
+        t_cutoffs: only in configs saved by a2sb 0.1, when the model held the cutoffs; gives
+            K = len(t_cutoffs) + 1 and is checked against the pipeline's scheduler. None now.
     """
 
     _supports_gradient_checkpointing = True
 
     @register_to_config
-    def __init__(self, t_cutoffs: Sequence[float] = (0.5,), unet_config: dict | None = None):
+    def __init__(
+        self,
+        num_partitions: int | None = None,
+        unet_config: dict | None = None,
+        t_cutoffs: Sequence[float] | None = None,
+    ):
         super().__init__()
-        check_t_cutoffs(t_cutoffs)
+        if t_cutoffs is not None:
+            check_t_cutoffs(t_cutoffs)
+            num_partitions = num_partitions or len(t_cutoffs) + 1
+            if num_partitions != len(t_cutoffs) + 1:
+                raise A2SBInputError(
+                    f"the model config names {num_partitions} partitions but t_cutoffs "
+                    f"{list(t_cutoffs)} make {len(t_cutoffs) + 1}; fix the config"
+                )
+        if num_partitions is None or num_partitions < 2:
+            raise A2SBInputError(
+                f"num_partitions={num_partitions} must be at least 2; one model for all of "
+                "[0, 1] is a plain RoPEUNet2DModel"
+            )
         self.partitions = nn.ModuleList(
-            RoPEUNet2DModel(**(unet_config or {})) for _ in range(len(t_cutoffs) + 1)
+            RoPEUNet2DModel(**(unet_config or {})) for _ in range(num_partitions)
         )
-        self.register_to_config(unet_config=unet_config_dict(self.partitions[0].config))
+        self.register_to_config(
+            num_partitions=num_partitions, unet_config=unet_config_dict(self.partitions[0].config)
+        )
 
     @classmethod
-    def from_partitions(
-        cls, models: Sequence[RoPEUNet2DModel], t_cutoffs: Sequence[float]
-    ) -> "A2SBPartitionedModel":
-        """Join K models of one architecture with K − 1 cutoffs, without copying weights.
+    def from_partitions(cls, models: Sequence[RoPEUNet2DModel]) -> "A2SBPartitionedModel":
+        """Join K ≥ 2 models of one architecture, without copying weights.
 
         Args:
-            models: partition k serves t ∈ [t_cutoffs[k−1], t_cutoffs[k]).
-            t_cutoffs: strictly increasing, inside (0, 1).
+            models: partition k serves the scheduler's k-th range of t.
         """
-        if len(t_cutoffs) != len(models) - 1:
-            raise A2SBInputError(
-                f"{len(models)} partitions need {len(models) - 1} t_cutoffs, "
-                f"got {len(t_cutoffs)}: {list(t_cutoffs)}"
-            )
         configs = [unet_config_dict(model.config) for model in models]
         if any(config != configs[0] for config in configs):
             raise A2SBInputError(
@@ -81,7 +96,7 @@ class A2SBPartitionedModel(ModelMixin, ConfigMixin):
                 "A2SBPartitionedModel must share one RoPEUNet2DModel config"
             )
         with torch.device("meta"):
-            partitioned = cls(t_cutoffs=list(t_cutoffs), unet_config=configs[0])
+            partitioned = cls(num_partitions=len(models), unet_config=configs[0])
         partitioned.partitions = nn.ModuleList(models)
         return partitioned.train(models[0].training)
 
@@ -90,59 +105,28 @@ class A2SBPartitionedModel(ModelMixin, ConfigMixin):
         """Rows and frames of `sample` must be multiples of this (the partitions' UNet's)."""
         return self.partitions[0].size_multiple
 
-    def partition_index(self, timestep: torch.Tensor | float) -> torch.Tensor:
-        """Index of the partition for each t: the number of cutoffs ≤ t.
-
-        Args:
-            timestep: t, a float or a tensor of any shape.
-
-        Returns:
-            int64 tensor of the shape of `timestep`.
-        """
-        timestep = torch.as_tensor(timestep)
-        if timestep.dtype != torch.float64:
-            timestep = timestep.float()
-        cutoffs = torch.tensor(self.config.t_cutoffs, dtype=timestep.dtype, device=timestep.device)
-        return torch.searchsorted(cutoffs, timestep.contiguous(), right=True)
-
     def forward(
         self,
         sample: torch.Tensor,
         timestep: torch.Tensor | float,
+        partition: int,
         return_dict: bool = True,
     ) -> RoPEUNet2DOutput | tuple[torch.Tensor]:
-        """Run each sample through the partition of its t.
+        """Run the batch through partition `partition`.
 
         Args:
             sample: x_t, `[batch, 3, freq, frames]`.
-            timestep: t ∈ [0, 1], a float, a 0-d tensor, or `[batch]`; samples of one batch
-                may fall in different partitions.
+            timestep: t ∈ [0, 1], a float, a 0-d tensor, or `[batch]`, all inside the range
+                that the scheduler gives `partition`.
+            partition: the index that `scheduler.partition_index(t)` returns.
             return_dict: return a `RoPEUNet2DOutput` (else a 1-tuple).
 
         Returns:
             `[batch, 3, freq, frames]`.
         """
-        batch = sample.shape[0]
-        timestep = torch.as_tensor(timestep, device=sample.device)
-        if timestep.numel() not in (1, batch) or timestep.ndim > 1:
+        if isinstance(partition, bool) or not 0 <= int(partition) < len(self.partitions):
             raise A2SBInputError(
-                f"timestep has shape {list(timestep.shape)} for a batch of {batch}; "
-                f"pass one t per sample ([{batch}]) or a single t"
+                f"partition {partition} does not exist; this model has partitions "
+                f"0..{len(self.partitions) - 1}"
             )
-        timestep = timestep.reshape(-1).expand(batch)
-        index = self.partition_index(timestep)
-        used = index.unique().tolist()
-        if len(used) == 1:
-            output = self.partitions[used[0]](sample, timestep, return_dict=False)[0]
-        else:
-            output = None
-            for partition in used:
-                rows = (index == partition).nonzero().squeeze(1)
-                partition_model = self.partitions[partition]
-                part = partition_model(sample[rows], timestep[rows], return_dict=False)[0]
-                if output is None:
-                    output = part.new_empty((batch, *part.shape[1:]))
-                output[rows] = part
-        if not return_dict:
-            return (output,)
-        return RoPEUNet2DOutput(sample=output)
+        return self.partitions[int(partition)](sample, timestep, return_dict=return_dict)

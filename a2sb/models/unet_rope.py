@@ -22,6 +22,7 @@ from diffusers.utils import BaseOutput
 from torch import nn
 
 from a2sb.errors import A2SBInputError
+from a2sb.models.aligned_loading import AlignedLoadingMixin
 from a2sb.models.embeddings import ROTARY_DIM, conditioning_map, time_embedding
 from a2sb.models.unet_rope_blocks import GroupNorm32, UNetLevel, Upsample
 
@@ -37,7 +38,7 @@ class RoPEUNet2DOutput(BaseOutput):
     sample: torch.Tensor
 
 
-class RoPEUNet2DModel(ModelMixin, ConfigMixin):
+class RoPEUNet2DModel(AlignedLoadingMixin, ModelMixin, ConfigMixin):
     """UNet on `[batch, 3, freq, frames]` spectrograms with frequency/time conditioning and RoPE.
 
     The defaults are the paper's configuration (565,544,851 parameters), which the released

@@ -137,20 +137,37 @@ def _download(repo_id: str, filename: str, local_files_only: bool) -> Path:
         ) from error
 
 
-def _convert(
-    checkpoints: list[Path], target: Path, trust_checkpoint: bool, num_attention_heads: int
-) -> None:
-    """Convert release files to a pipeline folder, written whole or not at all."""
+def release_pipeline(
+    checkpoints: list[Path],
+    t_cutoffs: list[float] | None = None,
+    trust_checkpoint: bool = False,
+    num_attention_heads: int = 8,
+):
+    """An `A2SBPipeline` of release files, with the released sampler (I2SB, 49 steps, overlap).
+
+    The scheduler holds the partitions' t-cutoffs (from the file names, or `t_cutoffs`).
+    """
     from a2sb.models import convert_official_checkpoints
     from a2sb.pipelines.pipeline_a2sb import A2SBPipeline
     from a2sb.schedulers import I2SBScheduler
 
-    logger.info("converting %s to %s (once)", ", ".join(map(str, checkpoints)), target)
-    unet = convert_official_checkpoints(
-        checkpoints, num_attention_heads=num_attention_heads, trust_checkpoint=trust_checkpoint
+    unet, t_cutoffs = convert_official_checkpoints(
+        checkpoints,
+        t_cutoffs=t_cutoffs,
+        num_attention_heads=num_attention_heads,
+        trust_checkpoint=trust_checkpoint,
     )
-    t_cutoffs = list(unet.config.get("t_cutoffs", []))
-    pipeline = A2SBPipeline(unet=unet, scheduler=I2SBScheduler(t_cutoffs=t_cutoffs))
+    return A2SBPipeline(unet=unet, scheduler=I2SBScheduler(t_cutoffs=t_cutoffs))
+
+
+def _convert(
+    checkpoints: list[Path], target: Path, trust_checkpoint: bool, num_attention_heads: int
+) -> None:
+    """Convert release files to a pipeline folder, written whole or not at all."""
+    logger.info("converting %s to %s (once)", ", ".join(map(str, checkpoints)), target)
+    pipeline = release_pipeline(
+        checkpoints, trust_checkpoint=trust_checkpoint, num_attention_heads=num_attention_heads
+    )
     partial = target.with_name(target.name + ".partial")
     pipeline.save_pretrained(partial, safe_serialization=True)
     partial.rename(target)

@@ -145,6 +145,7 @@ class A2SBPipeline(DiffusionPipeline):
             representation_config = json.loads(FactorizedSTFT().to_json_string())
         self.register_to_config(representation_config=dict(representation_config))
         self.register_to_config(sampling_defaults=_checked_sampling_defaults(sampling_defaults))
+        _check_partitions(unet, scheduler)
         self.representation: STFTRepresentation = representation_from_config(representation_config)
         model_channels = _model_input_channels(unet)
         if model_channels != self.representation.channels:
@@ -210,7 +211,7 @@ class A2SBPipeline(DiffusionPipeline):
                 "check the path"
             )
         try:
-            pipeline = super().from_pretrained(source, **kwargs)
+            return super().from_pretrained(source, **kwargs)
         except OSError as error:
             if Path(source).exists():
                 raise
@@ -219,8 +220,6 @@ class A2SBPipeline(DiffusionPipeline):
                 "the repository id and your network, or pass a local folder (a saved pipeline "
                 "with model_index.json, or the release's ckpt/ files)"
             ) from error
-        _own_weight_memory(pipeline.unet)
-        return pipeline
 
     def restore_file(
         self,
@@ -462,6 +461,9 @@ class A2SBPipeline(DiffusionPipeline):
         device = self._execution_device
         windows = windows.to(device=device, dtype=self.unet.dtype)
         timesteps = timestep.to(device=device, dtype=torch.float32).expand(windows.shape[0])
+        if isinstance(self.unet, A2SBPartitionedModel):
+            partition = self.scheduler.partition_index(float(timestep))
+            return self.unet(windows, timesteps, partition=partition).sample
         return self.unet(windows, timesteps).sample
 
     def _to_model_rate(self, audio: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
@@ -586,6 +588,26 @@ def _checked_sampling_defaults(sampling_defaults: dict[str, Any] | None) -> dict
     return defaults
 
 
+def _check_partitions(unet: torch.nn.Module, scheduler: BridgeScheduler) -> None:
+    """Refuse a partitioned model whose partitions the scheduler's t-cutoffs do not match."""
+    if not isinstance(unet, A2SBPartitionedModel):
+        return
+    cutoffs = list(scheduler.config.t_cutoffs)
+    if len(unet.partitions) != len(cutoffs) + 1:
+        raise A2SBInputError(
+            f"the model has {len(unet.partitions)} partitions but the scheduler's t_cutoffs "
+            f"{cutoffs} make {len(cutoffs) + 1}; give the scheduler one cutoff between each "
+            "pair of partitions"
+        )
+    saved = unet.config.t_cutoffs
+    if saved is not None and [float(c) for c in saved] != cutoffs:
+        raise A2SBInputError(
+            f"the model was saved with t_cutoffs {list(saved)} but the scheduler has {cutoffs}; "
+            "the scheduler routes t to the partitions: make its t_cutoffs match the ranges the "
+            "partitions were trained on"
+        )
+
+
 def _model_input_channels(unet: torch.nn.Module) -> int:
     """Input channels of a UNet, or of the partitions of a partitioned model."""
     if isinstance(unet, A2SBPartitionedModel):
@@ -603,18 +625,6 @@ def _resample_to_length(
         waveform = torch.from_numpy(np.stack(resampled))
     waveform = waveform[..., :length]
     return torch.nn.functional.pad(waveform, (0, length - waveform.shape[-1]))
-
-
-def _own_weight_memory(module: torch.nn.Module) -> None:
-    """Copy tensors that point into a memory-mapped weights file into memory of their own.
-
-    safetensors maps the file, so a loaded tensor can start at any byte of it; CPU kernels then
-    take unaligned code paths whose rounding differs from that of the same model built in
-    memory. A copy is aligned, so a saved and reloaded pipeline computes bit for bit the same.
-    """
-    for tensor in [*module.parameters(), *module.buffers()]:
-        if tensor.device.type == "cpu" and tensor.data_ptr() % 64:
-            tensor.data = tensor.data.clone()
 
 
 def _first_line(error: Exception) -> str:

@@ -82,6 +82,16 @@ def check_bridge_config(
     return cutoffs
 
 
+def check_t_range(t_range: Sequence[float]) -> tuple[float, float]:
+    """Refuse a range of training time that is not `(lo, hi)` with 0 <= lo < hi <= 1."""
+    low, high = (float(value) for value in t_range)
+    if not 0.0 <= low < high <= 1.0:
+        raise A2SBInputError(
+            f"t_range {list(t_range)} must be (lo, hi) with 0 <= lo < hi <= 1, e.g. (0.5, 1.0)"
+        )
+    return low, high
+
+
 def check_num_inference_steps(num_inference_steps: object) -> int:
     """Refuse anything but an integer number of network calls >= 1."""
     if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int):
@@ -299,8 +309,10 @@ class BridgeSchedulerMixin:
         generator: torch.Generator | None = None,
         partition: int | None = None,
         device: str | torch.device | None = None,
+        t_range: tuple[float, float] | None = None,
     ) -> torch.Tensor:
-        """Draw training times t ~ U[lo, hi), the whole [0, 1) or partition k's [c_k, c_{k+1}).
+        """Draw training times t ~ U[lo, hi): all of [0, 1), partition k's [c_k, c_{k+1}), or a
+        `t_range` (a run that trains one partition of a model yet to be assembled).
 
         lo is raised to `t_train_min` (the target (10) is 0/0 at t = 0). The draws are the
         float32 times the network sees and satisfy lo <= t < hi compared in float32, as
@@ -311,13 +323,19 @@ class BridgeSchedulerMixin:
             generator: source of the draw; it is drawn on the generator's device.
             partition: partition index k, or None for all of [0, 1).
             device: where the result lives (default: the generator's device, or the CPU).
+            t_range: `(lo, hi)` with 0 <= lo < hi <= 1, instead of `partition`.
 
         Returns:
             Times `[batch_size]`, float32.
         """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise A2SBInputError(f"batch_size={batch_size!r} must be an integer >= 1")
-        low, high = (0.0, 1.0) if partition is None else self.partition_bounds(partition)
+        if t_range is not None and partition is not None:
+            raise A2SBInputError("pass a partition or a t_range to draw training times, not both")
+        if partition is not None:
+            low, high = self.partition_bounds(partition)
+        else:
+            low, high = check_t_range(t_range or (0.0, 1.0))
         low = max(low, self.config.t_train_min)
         draw_device = generator.device if generator is not None else device
         uniform = torch.rand(

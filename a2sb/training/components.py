@@ -13,6 +13,7 @@ from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
 from a2sb.pipelines import A2SBPipeline
 from a2sb.representations import ComplexSTFT, FactorizedSTFT, STFTRepresentation
+from a2sb.schedulers import I2SBScheduler
 from a2sb.training.config import OptimizerConfig, TrainingConfig
 
 OPTIMIZERS = {"radam": torch.optim.RAdam, "adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
@@ -59,8 +60,10 @@ def load_initial_unet(path: Path, t_range: tuple[float, float]) -> RoPEUNet2DMod
             `A2SBPartitionedModel` folder (`config.json`).
         t_range: the range of time the run trains.
     """
+    t_cutoffs = None
     if (path / "model_index.json").is_file():
-        unet = A2SBPipeline.from_pretrained(path).unet
+        pipeline = A2SBPipeline.from_pretrained(path)
+        unet, t_cutoffs = pipeline.unet, list(pipeline.scheduler.config.t_cutoffs)
     elif (path / "config.json").is_file():
         class_name = json.loads((path / "config.json").read_text()).get("_class_name")
         if class_name == "A2SBPartitionedModel":
@@ -78,7 +81,7 @@ def load_initial_unet(path: Path, t_range: tuple[float, float]) -> RoPEUNet2DMod
             "config.json); pass a folder written by save_pretrained or a2sb convert-official"
         )
     if isinstance(unet, A2SBPartitionedModel):
-        return _partition_for(unet, t_range, path)
+        return _partition_for(unet, t_cutoffs or unet.config.t_cutoffs, t_range, path)
     return unet
 
 
@@ -103,15 +106,24 @@ def learning_rate_at(step: int, config: OptimizerConfig) -> float:
 
 
 def _partition_for(
-    model: A2SBPartitionedModel, t_range: tuple[float, float], path: Path
+    model: A2SBPartitionedModel,
+    t_cutoffs: list[float] | None,
+    t_range: tuple[float, float],
+    path: Path,
 ) -> RoPEUNet2DModel:
-    edges = [0.0, *model.config.t_cutoffs, 1.0]
-    index = int(model.partition_index(torch.tensor(t_range[0], dtype=torch.float64)))
-    if t_range[1] > edges[index + 1]:
+    """The partition of `model` whose range (by the scheduler's `t_cutoffs`) holds `t_range`."""
+    if t_cutoffs is None:
+        raise A2SBInputError(
+            f"model.init_from {path} is a partitioned model without its scheduler, so which "
+            "partition serves which t is unknown; pass the pipeline folder (model_index.json)"
+        )
+    scheduler = I2SBScheduler(t_cutoffs=t_cutoffs)
+    index = scheduler.partition_index(float(t_range[0]))
+    if t_range[1] > scheduler.partition_bounds(index)[1]:
         raise A2SBInputError(
             f"bridge.t_range {list(t_range)} spans several partitions of {path} (cutoffs "
-            f"{list(model.config.t_cutoffs)}); train a range inside one partition, or start "
-            "from a single model"
+            f"{list(t_cutoffs)}); train a range inside one partition, or start from a single "
+            "model"
         )
     return model.partitions[index]
 

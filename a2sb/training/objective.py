@@ -41,25 +41,6 @@ class BridgeBatch:
     loss_weight: torch.Tensor
 
 
-def partition_scheduler(
-    t_range: tuple[float, float], beta_max: float = 1.0
-) -> tuple[I2SBScheduler, int | None]:
-    """A scheduler whose partition `index` is exactly `[t_min, t_max)`.
-
-    `[0, 1]` gives no cutoffs and index None; `[0.5, 1]` gives cutoffs `[0.5]` and index 1;
-    `[0.25, 0.75]` cutoffs `[0.25, 0.75]` and index 1.
-
-    Returns:
-        `(scheduler, index)` for `scheduler.sample_training_t(..., partition=index)`.
-    """
-    t_min, t_max = t_range
-    cutoffs = [cutoff for cutoff in (t_min, t_max) if 0.0 < cutoff < 1.0]
-    scheduler = I2SBScheduler(beta_max=beta_max, t_cutoffs=cutoffs)
-    if not cutoffs:
-        return scheduler, None
-    return scheduler, int(t_min > 0.0)
-
-
 def band_limit_weight(
     bandwidth_hz: torch.Tensor, representation: STFTRepresentation, num_frames: int
 ) -> torch.Tensor:
@@ -144,7 +125,7 @@ def make_bridge_batch(
     mask_sampler: TrainingMaskSampler,
     scheduler: I2SBScheduler,
     generator: torch.Generator,
-    partition: int | None = None,
+    t_range: tuple[float, float] = (0.0, 1.0),
 ) -> BridgeBatch:
     """Draw masks, degraded endpoints, times and bridge noise for a batch of segments.
 
@@ -158,11 +139,13 @@ def make_bridge_batch(
         mask_sampler: the mask mix of §3.2.
         scheduler: the bridge (eqs. 9, 10) and the training-time draw.
         generator: source of every draw.
-        partition: the scheduler partition whose range t is drawn from (None: [0, 1)).
+        t_range: the range of time the run trains (a partition's, or all of [0, 1)).
     """
     x0 = representation.encode(waveforms)
     mask, x1 = degrade(x0, mask_sampler, representation, generator)
-    timesteps = scheduler.sample_training_t(x0.shape[0], generator, partition, x0.device)
+    timesteps = scheduler.sample_training_t(
+        x0.shape[0], generator, device=x0.device, t_range=t_range
+    )
     noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
     loss_weight = loss_weight_for(mask, bandwidth_hz, representation)
     return bridge_batch_at(x0, x1, timesteps, noise, loss_weight, scheduler)

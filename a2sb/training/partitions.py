@@ -41,9 +41,7 @@ def assemble_partitions(
     pipelines = [_load(Path(folder)) for folder in pipeline_dirs]
     representation = _shared_representation(pipelines, pipeline_dirs)
     beta_max = _shared_beta_max(pipelines, pipeline_dirs)
-    unet = A2SBPartitionedModel.from_partitions(
-        [pipeline.unet for pipeline in pipelines], list(t_cutoffs)
-    )
+    unet = A2SBPartitionedModel.from_partitions([pipeline.unet for pipeline in pipelines])
     base = pipelines[0].scheduler.config
     scheduler = I2SBScheduler(
         beta_max=beta_max, t_min=base.t_min, ot_ode=base.ot_ode, t_cutoffs=list(t_cutoffs)

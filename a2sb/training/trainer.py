@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
+from a2sb.schedulers import I2SBScheduler
 from a2sb.training.checkpoints import (
     PIPELINE_FOLDER,
     checkpoint_path,
@@ -47,7 +48,7 @@ from a2sb.training.config import TrainingConfig, config_to_dict, save_training_c
 from a2sb.training.data import AudioFileScan, SegmentStream, scan_audio_files
 from a2sb.training.hub import check_hub_access, upload_pipeline
 from a2sb.training.model_card import TrainingFacts, model_card
-from a2sb.training.objective import bridge_loss, make_bridge_batch, partition_scheduler
+from a2sb.training.objective import bridge_loss, make_bridge_batch
 from a2sb.training.seeding import BRIDGE_STREAM, torch_generator
 from a2sb.training.validation import (
     build_validation_set,
@@ -113,9 +114,7 @@ class Trainer:
         self.validation_set = None
         if config.validation.interval_steps:
             self.validation_set = build_validation_set(config, self.scan.files)
-        self.scheduler, self.partition = partition_scheduler(
-            config.bridge.t_range, config.bridge.beta_max
-        )
+        self.scheduler = I2SBScheduler(beta_max=config.bridge.beta_max)
 
         set_seed(config.seed)
         unet = build_unet(config, self.representation)
@@ -327,7 +326,7 @@ class Trainer:
             self.config.masks,
             self.scheduler,
             generator,
-            self.partition,
+            tuple(self.config.bridge.t_range),
         )
         return bridge_loss(self.model, batch)
 
