@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_section import write_section
+
 from a2sb.evaluation import (
     BANDWIDTH_EXTENSION_CUTOFFS_HZ,
     BASELINES,
@@ -74,19 +76,6 @@ def run_baselines(data: Path, results_folder: Path, visqol: bool) -> str:
             summaries[model_name] = summarize(results, conditions)
         tables.append(format_table(summaries))
     return "\n\n".join(tables)
-
-
-def write_section(results_file: Path, section: str) -> None:
-    """Put `section` (starting with `HEADING`) into `results_file`, replacing an older one."""
-    text = results_file.read_text() if results_file.exists() else "# Benchmark results\n"
-    if HEADING in text:
-        before, after = text.split(HEADING, 1)
-        next_heading = after.find("\n## ")
-        rest = after[next_heading + 1 :] if next_heading >= 0 else ""
-        text = before + section + ("\n" + rest if rest else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    results_file.write_text(text)
 
 
 def main() -> None:

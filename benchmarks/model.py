@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from results_section import write_section
+
 SECTION = "## Model (RoPEUNet2DModel)"
 CONFIGS = {
     "paper": {},
@@ -139,18 +141,6 @@ def markdown(results: list[dict], command: str) -> str:
             f"{result['peak_rss_gib']:.2f} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace (or append) the model section of the results file."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION in text:
-        start = text.index(SECTION)
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[end + 1 :] if end != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 def main() -> None:

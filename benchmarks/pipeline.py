@@ -15,6 +15,13 @@ music with bandwidth extension at 4 kHz:
     python benchmarks/pipeline.py --model bundled --minutes 1 --steps 8 --keep-freed-memory
 
 `--keep-freed-memory` tunes glibc's malloc as the `a2sb` command does (`a2sb.cli.allocator`).
+`--sampler`, `--windows` and `--steps` default to the model's own settings (the bundled model's
+`sampling_defaults`); `--repeats N` restores each length N times and reports the median.
+
+    python benchmarks/pipeline.py --model bundled --minutes 0.1667 1 --channels 1 --repeats 3 \
+        --keep-freed-memory                                   # the bundled default
+    python benchmarks/pipeline.py --model bundled --minutes 0.1667 --channels 1 --sampler i2sb \
+        --steps 49 --windows overlap --keep-freed-memory      # the release sampler
 
 Prints a markdown table; `--output FILE` appends it to FILE.
 """
@@ -25,6 +32,7 @@ import argparse
 import json
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -83,6 +91,10 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
         keep_freed_memory()
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
     pipe = build_pipeline(args.model, dtype, args.device)
+    if args.sampler is not None:
+        from a2sb.schedulers.samplers import with_sampler
+
+        pipe.scheduler = with_sampler(pipe.scheduler, args.sampler)
     audio = synth_music(int(minutes * 60 * 44100), channels=args.channels)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -92,6 +104,7 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
         44100,
         cutoff_hz=4000,
         num_inference_steps=args.steps,
+        window_schedule=args.windows,
         window_batch_size=args.window_batch_size,
     )
     seconds = time.perf_counter() - start
@@ -109,7 +122,10 @@ def main() -> None:
     parser.add_argument("--model", choices=["null", "micro", "paper", "bundled"], default="null")
     parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--channels", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--steps", type=int, help="default: the model's own")
+    parser.add_argument("--sampler", choices=["i2sb", "dbim"], help="default: the model's own")
+    parser.add_argument("--windows", choices=["overlap", "shifted"], help="default: the model's")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per length; the median")
     parser.add_argument("--window-batch-size", type=int, default=4)
     parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -124,8 +140,11 @@ def main() -> None:
     rows = []
     for minutes in args.minutes:
         command = [sys.executable, __file__, *sys.argv[1:], "--child-minutes", str(minutes)]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        result = json.loads(output.strip().splitlines()[-1])
+        runs = []
+        for _ in range(args.repeats):
+            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            runs.append(json.loads(output.strip().splitlines()[-1]))
+        result = {**runs[0], "seconds": statistics.median(run["seconds"] for run in runs)}
         speed = minutes * 60 / result["seconds"]
         gpu = "—" if result["peak_gpu_gib"] is None else f"{result['peak_gpu_gib']:.2f}"
         rows.append(
@@ -134,8 +153,10 @@ def main() -> None:
         )
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.machine()
     lines = [
-        f"### Pipeline — model `{args.model}`, {args.channels} channel(s), {args.steps} steps, "
-        f"{args.dtype}, window batch {args.window_batch_size}, {args.device} ({device}), "
+        f"### Pipeline — model `{args.model}`, {args.channels} channel(s), sampler "
+        f"{args.sampler or 'default'}, {args.steps or 'default'} steps, windows "
+        f"{args.windows or 'default'}, {args.dtype}, window batch {args.window_batch_size}, "
+        f"median of {args.repeats}, {args.device} ({device}), "
         f"{torch.get_num_threads()} thread(s)"
         + (", malloc keeps freed memory" if args.keep_freed_memory else ""),
         "",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import soundfile
 import torch
-from evaluation_baselines import write_section
+from results_section import write_section
 
 from a2sb.evaluation import Condition, evaluate, summarize
 from a2sb.evaluation.pipeline_restorer import pipeline_restorer

@@ -52,23 +52,46 @@ def write_music(folder: Path, minutes: float) -> None:
 
 def measure(network: str, batch_size: int, steps: int, warmup: int, device: str) -> dict:
     """Run in a child process: seconds per step, data seconds per segment, peak RSS."""
+    overrides = [f"model.unet={NETWORKS[network]}", f"batch_size={batch_size}"]
+    return time_training_steps(None, overrides, steps, warmup, device, music_minutes=2)
+
+
+def time_training_steps(
+    config_file: Path | None,
+    overrides: list[str],
+    steps: int,
+    warmup: int,
+    device: str,
+    music_minutes: float,
+) -> dict:
+    """Build a `Trainer` from `config_file` and `overrides` on synthetic music, time steps.
+
+    The music (`music_minutes` of it, `write_music`) goes to a temporary folder that replaces
+    the configuration's data; tracking, progress bar and worker processes are switched off.
+
+    Returns:
+        `seconds` per timed step, the configuration's `batch_size`, `segment_samples` and
+        `mixed_precision`, `data_seconds_per_segment`, `parameters`, `peak_rss_gib`
+        (of this process so far), and on CUDA `peak_gpu_gib` (`max_memory_allocated`).
+    """
     from a2sb.training import Trainer, load_training_config
     from a2sb.training.data import SegmentStream
 
     with tempfile.TemporaryDirectory() as folder:
         music = Path(folder) / "music"
         music.mkdir()
-        write_music(music, minutes=2)
+        write_music(music, minutes=music_minutes)
         overrides = [
             f"output_dir={Path(folder) / 'run'}",
             f"data.folders=[{music}]",
+            "data.manifest=null",
             "data.num_workers=0",
-            f"model.unet={NETWORKS[network]}",
-            f"batch_size={batch_size}",
             "tracking.report_to=none",
             "progress_bar=false",
+            *overrides,
         ]
-        trainer = Trainer(load_training_config(None, overrides))
+        trainer = Trainer(load_training_config(config_file, overrides))
+        batch_size = trainer.config.batch_size
         stream = SegmentStream(trainer.scan.files, trainer.config.data, seed=1)
         start = time.perf_counter()
         for index in range(4 * batch_size):
@@ -87,6 +110,9 @@ def measure(network: str, batch_size: int, steps: int, warmup: int, device: str)
             seconds.append(time.perf_counter() - start)
     result = {
         "seconds": seconds,
+        "batch_size": batch_size,
+        "segment_samples": trainer.config.data.segment_samples,
+        "mixed_precision": trainer.config.mixed_precision,
         "data_seconds_per_segment": data_seconds,
         "parameters": trainer.num_parameters,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
