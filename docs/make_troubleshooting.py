@@ -20,7 +20,7 @@ END = "<!-- messages: end -->"
 AREAS = [  # (title, path prefixes below a2sb/)
     ("Audio files", ("audio.py", "cutoff_detection.py", "full_scale.py")),
     ("Restoring: cutoffs, gaps and pipeline arguments", ("degradations.py", "pipelines/pipeline")),
-    ("The command line", ("cli/",)),
+    ("The command line", ("cli/", "spectrogram_pictures.py")),
     (
         "Models, the bundled model and the released checkpoints",
         (

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from PIL import Image
 from synth import synth_music
 
 from a2sb.cli import main
@@ -108,6 +109,29 @@ def test_inpainting_at_the_input_rate_as_flac(tmp_path, model_dir, capsys):
     restored, rate = soundfile.read(tmp_path / "song.a2sb.flac", always_2d=True)
     assert rate == 16000 and restored.shape == (4000, 2)
     assert soundfile.info(str(tmp_path / "song.a2sb.flac")).subtype == "PCM_16"
+
+
+def test_spectrogram_picture_beside_the_result(tmp_path, model_dir, capsys):
+    song = write_music(tmp_path / "song.wav", rate=22050)
+    arguments = ["restore", str(song), "--model", model_dir, "--spectrogram", "-q", *QUICK]
+    assert main(arguments) == 0, capsys.readouterr()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "song.a2sb.png",
+        "song.a2sb.wav",
+        "song.wav",
+    ]
+    with Image.open(tmp_path / "song.a2sb.png") as picture:
+        assert picture.format == "PNG" and picture.width > 600
+
+
+def test_spectrogram_without_matplotlib_stops_before_the_model_is_loaded(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    song = write_music(tmp_path / "song.wav")
+    assert main(["restore", str(song), "--model", "no/such-model", "--spectrogram"]) == 2
+    assert 'matplotlib; install it with pip install "a2sb[app]"' in _one_line_error(capsys)
+    assert not song.with_name("song.a2sb.wav").exists()
 
 
 def test_same_seed_gives_the_same_result(tmp_path, model_dir):

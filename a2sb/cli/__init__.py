@@ -15,12 +15,12 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
-from a2sb.cli import assemble, convert, env, evaluate, restore, train
+from a2sb.cli import app, assemble, convert, env, evaluate, restore, train
 from a2sb.cli.allocator import keep_freed_memory
 from a2sb.cli.interruption import Interrupted, signals_interrupt
 from a2sb.errors import A2SBInputError, A2SBWriteError
 
-COMMAND_MODULES: list = [restore, evaluate, train, assemble, convert, env]
+COMMAND_MODULES: list = [restore, app, evaluate, train, assemble, convert, env]
 
 
 def build_parser() -> argparse.ArgumentParser:

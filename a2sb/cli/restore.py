@@ -185,6 +185,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--overwrite", action="store_true", help="restore again files whose result exists"
     )
     output.add_argument(
+        "--spectrogram",
+        action="store_true",
+        help="also write <stem>.a2sb.png beside each result: the spectrograms before and "
+        'after, the cutoff or the gaps marked (needs matplotlib: pip install "a2sb[app]")',
+    )
+    output.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars or information lines"
     )
     parser.set_defaults(run=run)

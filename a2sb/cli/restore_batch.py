@@ -26,6 +26,7 @@ from accelerate.utils import gather_object, parse_flag_from_env
 from diffusers.utils import logging as diffusers_logging
 from tqdm.auto import tqdm
 
+from a2sb.audio import load_audio
 from a2sb.cli.console import Console
 from a2sb.cli.devices import TORCH_DTYPES, process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
@@ -34,9 +35,10 @@ from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
 from a2sb.cli.summary import FileResult, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError, A2SBWriteError
-from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.schedulers.samplers import describe_sampler, with_sampler
+from a2sb.spectrogram_pictures import picture_path, save_restoration_picture
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,8 @@ def restore_one_file(
             clip_mode=settings.clip_mode,
             **settings.pipeline_arguments(seed, input_rate),
         )
+        if settings.spectrogram:
+            save_picture(job, output, settings)
     except Exception as error:  # any failure is this file's result; the batch goes on
         reason = failure_reason(error, settings)
         console.say(f"failed: {job.input_path}: {reason}")
@@ -210,6 +214,20 @@ def restore_one_file(
     cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
     elapsed = f"{time.monotonic() - started:.1f} s"
     return FileResult(str(job.input_path), str(output_path), "restored", cutoff + elapsed)
+
+
+def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreSettings) -> None:
+    """`<stem>.a2sb.png` beside the result: the input's and the result's spectrograms."""
+    before, before_rate = load_audio(job.input_path)
+    save_restoration_picture(
+        picture_path(job.output_path),
+        before,
+        before_rate,
+        output.audios[0],
+        output.sampling_rate,
+        cutoff_hz=output.cutoff_hz[0] if output.cutoff_hz else None,
+        gaps=settings.gaps,
+    )
 
 
 def skipped_result(job: RestoreJob) -> FileResult:

@@ -17,6 +17,7 @@ from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.schedulers.scheduling_dbim import check_eta
+from a2sb.spectrogram_pictures import require_matplotlib
 
 MODEL_SAMPLING_RATE = 44100
 """The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""
@@ -42,6 +43,7 @@ class RestoreSettings:
         bit_depth: "16", "24" or "32f".
         clip_mode: integer outputs above full scale: "rescale", "clamp" or "error".
         overwrite: restore again files whose output exists.
+        spectrogram: also write the before/after picture beside each result.
     """
 
     task: str
@@ -59,6 +61,7 @@ class RestoreSettings:
     bit_depth: BitDepth = "24"
     clip_mode: ClipMode = "rescale"
     overwrite: bool = False
+    spectrogram: bool = False
 
     def pipeline_arguments(self, seed: int, input_rate: int | None) -> dict[str, Any]:
         """Keyword arguments of `A2SBPipeline.__call__` for one file.
@@ -145,6 +148,8 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
             "--bit-depth 32f needs --output-format wav (flac holds 16 or 24 bits); pass "
             "--output-format wav, or --bit-depth 24"
         )
+    if args.spectrogram:
+        require_matplotlib()
     return RestoreSettings(
         task=task,
         cutoff_hz=cutoff_hz,
@@ -161,6 +166,7 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         bit_depth=args.bit_depth,
         clip_mode=args.clip_mode,
         overwrite=args.overwrite,
+        spectrogram=args.spectrogram,
     )
 
 

@@ -1,0 +1,83 @@
+"""`a2sb app`: a web page that restores one file at a time with the models chosen at start.
+
+    a2sb app                                   # the bundled a2sb-small on 127.0.0.1:7860
+    a2sb app --model a2sb-small --model ./my-pipeline --port 8000
+
+The page (`a2sb.cli.web_app`, Gradio) restores through the code of `a2sb restore`; only the
+models named here can be used, and no path or Hub id typed into the page is ever loaded.
+Gradio is an optional extra, `pip install "a2sb[app]"`; docs/app.md is the reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from a2sb.cli.restore import DEVICES
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_MAX_FILE_MB = 100.0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register `app` and its arguments."""
+    parser = subparsers.add_parser(
+        "app",
+        help="a web page to restore files in the browser (needs a2sb[app])",
+        description=(
+            "Serve a web page (Gradio) that restores one uploaded or recorded file at a time: "
+            "bandwidth extension or inpainting, audio players and spectrograms before and "
+            "after, the result as wav or flac. Only the models given with --model can be "
+            'used. Needs the app extra: pip install "a2sb[app]".'
+        ),
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        metavar="ID_OR_PATH",
+        help="a model the page may use (repeat for several; the page offers them in a list): "
+        "a2sb-small (bundled, the default), a local folder of a saved pipeline, or a Hub id",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; 0.0.0.0 "
+        "serves every network the machine is on)",
+    )
+    parser.add_argument(
+        "--port", type=int, help="port to listen on (default 7860, or the next free one)"
+    )
+    parser.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=DEFAULT_MAX_FILE_MB,
+        metavar="MB",
+        help=f"largest upload accepted, in megabytes (default {DEFAULT_MAX_FILE_MB:g})",
+    )
+    parser.add_argument(
+        "--release-variant",
+        choices=["twosplit", "onesplit"],
+        default="twosplit",
+        help="for the released model: two partitions (the paper's best, default) or one",
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="default auto: the GPU, else MPS, else the CPU",
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=["fp32", "bf16", "fp16"],
+        default="fp32",
+        help="precision of the models (default fp32)",
+    )
+    # The page never unpickles: released checkpoints load weights-only, or not at all.
+    parser.set_defaults(run=run, trust_checkpoint=False, quiet=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the models and serve the page until interrupted; returns 0."""
+    # Imported here so that `a2sb --help` needs neither gradio nor torch.
+    from a2sb.cli.web_app import serve
+
+    return serve(args)

@@ -1,0 +1,222 @@
+"""What the web page (`a2sb app`) does with one request, through the code of `a2sb restore`.
+
+The page's fields become the command line of `a2sb restore` for the uploaded file, which the
+command's own parser and `settings_from_args` check, and the file is restored by the
+command's `restore_one_file` with `--spectrogram`: the same defaults, checks, messages and
+atomic writes as on the command line. Only the models loaded at start are used (chosen by
+name); each has a lock, so that it restores one file at a time.
+
+Every upload is copied into its own folder under the app's temporary folder, and its result
+and picture are written beside the copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from a2sb.cli import restore
+from a2sb.cli.console import Console
+from a2sb.cli.inputs import plan_jobs
+from a2sb.cli.restore_batch import check_gaps_inside_files, read_header, restore_one_file
+from a2sb.cli.restore_settings import settings_from_args
+from a2sb.errors import A2SBInputError
+from a2sb.pipelines import A2SBPipeline
+from a2sb.spectrogram_pictures import picture_path
+
+TASKS = {"bandwidth extension": "bandwidth-extension", "inpainting": "inpainting"}
+"""The page's task names and the `--task` each gives."""
+MODEL_DEFAULT = "model default"
+CUSTOM_STEPS = "custom steps"
+PRESETS = (MODEL_DEFAULT, CUSTOM_STEPS)
+"""Sampling presets: the model's own default sampling, or `--steps N`."""
+OUTPUT_FORMATS = ("wav", "flac")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """The fields of the page, as typed.
+
+    Attributes:
+        task: a key of `TASKS`.
+        cutoff: bandwidth extension: "auto" or a frequency (8000, 8k).
+        gaps: inpainting: `START-END` stretches separated by commas, in seconds or m:ss.
+        preset: one of `PRESETS`.
+        steps: sampling steps with the "custom steps" preset.
+        seed: a whole number, or empty for a random seed.
+        output_format: "wav" or "flac".
+    """
+
+    task: str = "bandwidth extension"
+    cutoff: str = "auto"
+    gaps: str = ""
+    preset: str = MODEL_DEFAULT
+    steps: int = 49
+    seed: str = ""
+    output_format: str = "wav"
+
+    def restore_arguments(self, input_path: Path) -> list[str]:
+        """The `a2sb restore` command line (after `a2sb`) that does what the fields say.
+
+        Raises:
+            A2SBInputError: a task, preset or format that the page does not offer.
+        """
+        _check_choice("task", self.task, TASKS)
+        _check_choice("preset", self.preset, PRESETS)
+        _check_choice("output format", self.output_format, OUTPUT_FORMATS)
+        arguments = ["restore", str(input_path), "--task", TASKS[self.task], "--spectrogram"]
+        if self.task == "bandwidth extension":
+            arguments.append(f"--cutoff={self.cutoff.strip() or 'auto'}")
+        else:
+            arguments += [f"--gap={gap}" for gap in split_gaps(self.gaps)]
+        if self.preset == CUSTOM_STEPS:
+            arguments += ["--steps", str(int(self.steps))]
+        if self.seed.strip():
+            arguments += ["--seed", self.seed.strip()]
+        return arguments + ["--output-format", self.output_format]
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A restored upload: the result, its before/after picture, and one line about it."""
+
+    result_path: Path
+    picture_path: Path
+    message: str
+
+
+class PageRestorer:
+    """Restores uploads with the models the app was started with, one file per model at a time.
+
+    Args:
+        models: the loaded pipelines by the name the page lists them under.
+        work_dir: the app's temporary folder; each upload gets a folder inside it.
+        max_file_bytes: larger uploads are refused.
+        console: where the information lines of `a2sb restore` go (the server's stderr).
+        max_age_s: each request first deletes the request folders older than this.
+    """
+
+    def __init__(
+        self,
+        models: dict[str, A2SBPipeline],
+        work_dir: Path,
+        max_file_bytes: int,
+        console: Console,
+        max_age_s: float = 3600.0,
+    ):
+        self.models = models
+        self.work_dir = work_dir
+        self.max_file_bytes = max_file_bytes
+        self.console = console
+        self.max_age_s = max_age_s
+        self._locks = {name: threading.Lock() for name in models}
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self.models)
+
+    def restore(self, upload: str | None, request: PageRequest, model: str) -> PageResult:
+        """Restore one uploaded file.
+
+        Args:
+            upload: path of the uploaded (or recorded) file; None when nothing was given.
+            request: the page's fields.
+            model: one of `model_names`.
+
+        Raises:
+            A2SBInputError: nothing uploaded, a file too large or unreadable, fields that
+                `a2sb restore` refuses, an unknown model, or a restoration that failed; the
+                message names the upload by its file name only.
+        """
+        if model not in self.models:
+            raise A2SBInputError(
+                f"model {model!r} is not one this app was started with; choose one of "
+                f"{', '.join(self.model_names)}"
+            )
+        source = self._checked_upload(upload)
+        self._delete_old_folders()
+        folder = self.work_dir / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        copy = folder / _safe_name(source.name)
+        shutil.copyfile(source, copy)
+        try:
+            return self._restore_copy(copy, request, model)
+        except A2SBInputError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise A2SBInputError(str(error).replace(str(copy), copy.name)) from error
+
+    def _restore_copy(self, copy: Path, request: PageRequest, model: str) -> PageResult:
+        args = _restore_parser().parse_args(request.restore_arguments(copy))
+        settings = settings_from_args(args)
+        (job,) = plan_jobs(args.inputs, None, args.output_format)
+        header = read_header(copy)
+        if settings.task == "inpainting":
+            check_gaps_inside_files(settings.gaps, {copy: header})
+        with self._locks[model]:
+            result = restore_one_file(self.models[model], job, settings, header, self.console)
+        if result.status != "restored":
+            raise A2SBInputError(result.detail)
+        return PageResult(
+            job.output_path,
+            picture_path(job.output_path),
+            f"Restored with {model}, {request.task}: {result.detail}.",
+        )
+
+    def _delete_old_folders(self) -> None:
+        if not self.work_dir.exists():
+            return
+        oldest = time.time() - self.max_age_s
+        for folder in self.work_dir.iterdir():
+            if folder.stat().st_mtime < oldest:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _checked_upload(self, upload: str | None) -> Path:
+        if upload is None:
+            raise A2SBInputError("no audio yet; upload a file or record one, then restore")
+        path = Path(upload)
+        size = path.stat().st_size
+        if size > self.max_file_bytes:
+            raise A2SBInputError(
+                f"{path.name} is {size / 1e6:.1f} MB, above this app's limit of "
+                f"{self.max_file_bytes / 1e6:g} MB; upload a shorter excerpt, or start the "
+                "app with a larger --max-file-mb"
+            )
+        return path
+
+
+def split_gaps(text: str) -> list[str]:
+    """`"1-1.5, 0:02-0:02.5"` → `["1-1.5", "0:02-0:02.5"]` (commas or semicolons between gaps,
+    spaces ignored)."""
+    return [part.replace(" ", "") for part in re.split(r"[,;\n]", text) if part.strip()]
+
+
+class _PageArgumentParser(argparse.ArgumentParser):
+    """The parser of `a2sb restore` raising `A2SBInputError` instead of exiting."""
+
+    def error(self, message: str):
+        raise A2SBInputError(message)
+
+
+def _restore_parser() -> argparse.ArgumentParser:
+    parser = _PageArgumentParser(prog="a2sb")
+    restore.add_parser(parser.add_subparsers(parser_class=_PageArgumentParser))
+    return parser
+
+
+def _check_choice(field: str, value: str, choices) -> None:
+    if value not in choices:
+        raise A2SBInputError(
+            f"{field} {value!r} is not offered; choose one of {', '.join(choices)}"
+        )
+
+
+def _safe_name(name: str) -> str:
+    """The upload's file name with anything but letters, digits, `.`, `-` and `_` replaced."""
+    safe = re.sub(r"[^\w.-]", "_", name).lstrip(".")
+    return safe or "upload"

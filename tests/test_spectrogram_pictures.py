@@ -1,0 +1,90 @@
+"""Before/after spectrogram pictures: one colour scale, a kHz axis, the cutoff and gaps marked."""
+
+import io
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from synth import synth_music
+
+from a2sb.errors import A2SBInputError
+from a2sb.spectrogram_pictures import (
+    DYNAMIC_RANGE_DB,
+    picture_path,
+    require_matplotlib,
+    save_restoration_picture,
+    spectrogram_figure,
+    spectrogram_png,
+)
+
+RATE = 44100
+
+
+def band_limited(music: np.ndarray, cutoff_hz: float) -> np.ndarray:
+    spectrum = np.fft.rfft(music, axis=-1)
+    spectrum[:, np.fft.rfftfreq(music.shape[-1], 1 / RATE) > cutoff_hz] = 0
+    return np.fft.irfft(spectrum, music.shape[-1], axis=-1).astype(np.float32)
+
+
+def test_panels_share_one_colour_scale_and_the_kept_band_draws_the_same():
+    music = synth_music(RATE // 2, seed=3)
+    before = band_limited(music, 4000.0)
+    noise = np.random.default_rng(0).standard_normal(music.shape).astype(np.float32)
+    after = before + 0.05 * (noise - band_limited(noise, 10000.0))  # added above 10 kHz only
+
+    figure = spectrogram_figure([("before", before), ("after", after)], RATE, cutoff_hz=4000.0)
+
+    images = [axis.images[0] for axis in figure.axes[:2]]
+    assert [image.get_clim() for image in images] == [(-DYNAMIC_RANGE_DB, 0.0)] * 2
+    levels = [np.asarray(image.get_array()) for image in images]
+    assert max(level.max() for level in levels) == 0.0  # dB below the loudest bin of both
+    kept_rows = 2048 * 3500 // RATE  # bins well below the cutoff
+    inner = (slice(None, kept_rows), slice(2, -2))  # the edge frames see reflect padding
+    np.testing.assert_allclose(levels[0][inner], levels[1][inner], atol=0.5)
+    high_rows = slice(2048 * 11000 // RATE, None)
+    assert levels[1][high_rows].mean() > levels[0][high_rows].mean() + 40
+    assert images[0].get_extent() == [0.0, 0.5, 0.0, 22.05]  # seconds, kHz
+    cutoff_lines = [line.get_ydata()[0] for line in figure.axes[1].lines]
+    assert cutoff_lines == [4.0]
+    assert figure.axes[0].get_ylabel() == "kHz"
+
+
+def test_gaps_are_spans_on_every_panel():
+    music = synth_music(RATE, seed=1)
+    figure = spectrogram_figure([("a", music), ("b", music)], RATE, gaps=[(0.25, 0.5)])
+    for axis in figure.axes[:2]:
+        (span,) = axis.patches
+        assert span.get_x() == 0.25 and span.get_width() == 0.25
+        assert len(axis.lines) == 0  # no cutoff line
+
+
+def test_a_long_file_is_pooled_to_a_bounded_width():
+    long_music = np.zeros((2, RATE * 60), dtype=np.float32)
+    long_music[:, ::1000] = 0.5
+    figure = spectrogram_figure([("a", long_music)], RATE)
+    assert figure.axes[0].images[0].get_array().shape[1] <= 1500
+
+
+def test_picture_is_written_whole_beside_the_result_as_png(tmp_path):
+    before = band_limited(synth_music(RATE // 4, sampling_rate=RATE), 4000.0)[:, ::2].copy()
+    after = synth_music(RATE // 4, channels=2)
+    path = picture_path(tmp_path / "song.a2sb.wav")
+    assert path == tmp_path / "song.a2sb.png"
+
+    save_restoration_picture(path, before, RATE // 2, after, RATE, cutoff_hz=4000.0)
+
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > 600 and image.height > 300
+    assert [p.name for p in tmp_path.iterdir()] == ["song.a2sb.png"]
+
+
+def test_short_audio_still_draws():
+    png = spectrogram_png([("a", np.zeros(100, dtype=np.float32))], RATE)
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+
+
+def test_missing_matplotlib_names_the_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(A2SBInputError, match=r'pip install "a2sb\[app\]"'):
+        require_matplotlib()
