@@ -15,8 +15,7 @@ from pathlib import Path
 
 from a2sb.cli.option_values import TASK_NAMES
 from a2sb.full_scale import CLIP_MODES
-from a2sb.pipelines.multidiffusion import WINDOW_SCHEDULES
-from a2sb.schedulers.samplers import SAMPLERS
+from a2sb.sampling_names import SAMPLER_NAMES, WINDOW_SCHEDULES
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
@@ -96,7 +95,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     sampling.add_argument(
         "--sampler",
-        choices=list(SAMPLERS),
+        choices=list(SAMPLER_NAMES),
         help="i2sb: the released stochastic sampler, needs about 49 steps; dbim: the implicit "
         "sampler, as good in 5-16 steps on the same model (a few times faster)",
     )

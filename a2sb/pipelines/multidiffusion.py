@@ -25,7 +25,6 @@ from typing import Literal
 import torch
 
 WindowSchedule = Literal["overlap", "shifted"]
-WINDOW_SCHEDULES = ("overlap", "shifted")
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,6 @@ from a2sb.pipelines.bundled_model import (
 )
 from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pipeline_folder
 from a2sb.pipelines.multidiffusion import (
-    WINDOW_SCHEDULES,
     WindowSchedule,
     joined_model_output,
     needed_windows,
@@ -58,6 +57,7 @@ from a2sb.pipelines.multidiffusion import (
     tile_frames,
 )
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
+from a2sb.sampling_names import WINDOW_SCHEDULES
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
 

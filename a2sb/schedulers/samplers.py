@@ -9,14 +9,14 @@ the web app choose samplers through it.
 from __future__ import annotations
 
 from a2sb.errors import A2SBInputError
+from a2sb.sampling_names import SAMPLER_NAMES
 from a2sb.schedulers.scheduling_dbim import DBIMScheduler, check_eta
 from a2sb.schedulers.scheduling_i2sb import I2SBScheduler
 
-SAMPLERS: dict[str, type[I2SBScheduler] | type[DBIMScheduler]] = {
-    "i2sb": I2SBScheduler,
-    "dbim": DBIMScheduler,
-}
-"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one (SPEC §10)."""
+SAMPLERS: dict[str, type[I2SBScheduler] | type[DBIMScheduler]] = dict(
+    zip(SAMPLER_NAMES, (I2SBScheduler, DBIMScheduler), strict=True)
+)
+"""The scheduler of each name of `a2sb.sampling_names.SAMPLER_NAMES`."""
 
 
 def sampler_name(scheduler: I2SBScheduler | DBIMScheduler) -> str:

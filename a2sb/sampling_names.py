@@ -1,0 +1,11 @@
+"""The names of the bridge samplers and of the window schedules.
+
+They live here, apart from the code they name, so that the command line can offer them as
+choices without importing torch (`a2sb.cli.allocator` must tune malloc before torch loads).
+"""
+
+SAMPLER_NAMES = ("i2sb", "dbim")
+"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one (SPEC §10)."""
+
+WINDOW_SCHEDULES = ("overlap", "shifted")
+"""overlap: the released MultiDiffusion windows; shifted: side by side, seams moving (SPEC §11)."""
