@@ -24,6 +24,7 @@ LAYERS = [
     ["official"],
     ["pipelines"],
     ["evaluation"],
+    ["spectrogram_pictures"],
     ["training"],
     ["cli"],
     ["__main__"],
