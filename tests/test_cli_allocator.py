@@ -1,5 +1,6 @@
 """`keep_freed_memory`: a large tensor freed and allocated again is not faulted in again."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,16 @@ print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 def page_faults_of_a_refill(mode: str) -> tuple[str, int]:
     command = [sys.executable, "-c", REFILL, mode]
+    # os.environ, not the C environment: libraries loaded by earlier tests (the app's) may set
+    # variables there that change malloc in a child, which a fresh `a2sb` process never sees.
     result = subprocess.run(
-        command, capture_output=True, text=True, check=True, cwd=REPO_ROOT, timeout=120
+        command,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        env=dict(os.environ),
     )
     tuned, faults = result.stdout.split()
     return tuned, int(faults)
