@@ -59,8 +59,7 @@ class Setting:
 SETTINGS = [
     *(Setting("i2sb", steps, "overlap") for steps in (49, 25, 10)),
     Setting("i2sb-ode", 10, "overlap"),
-    Setting("i2sb", 25, "shifted"),
-    Setting("i2sb", 49, "shifted"),
+    *(Setting("i2sb", steps, "shifted") for steps in (49, 25, 15, 10)),
     *(Setting("dbim", steps, windows) for steps in (5, 8, 10, 16) for windows in ("shifted",)),
     *(Setting("dbim", steps, "overlap") for steps in (8, 16)),
 ]
