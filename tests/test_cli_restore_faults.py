@@ -148,7 +148,8 @@ def test_a_signal_mid_restore_stops_cleanly_and_a_rerun_continues(
 ):
     first = write_music(tmp_path / "in" / "a.wav")
     long = tmp_path / "in" / "b.wav"
-    soundfile.write(long, np.tile(soundfile.read(first)[0], 4), 44100)  # 1 s
+    # 5 s: long enough that on a quiet machine it is still being restored 0.5 s after it starts
+    soundfile.write(long, np.tile(soundfile.read(first)[0], 20), 44100)
     write_music(tmp_path / "in" / "c.wav", seed=1)
     out = tmp_path / "out"
     arguments = [str(tmp_path / "in"), "-o", str(out), "--model", model_dir, "--cutoff", "4k"]
