@@ -59,8 +59,9 @@ from synth import synth_music  # noqa: E402  (tests/synth.py, the music of the t
 HEADING = "## GPU"
 RELEASE_SAMPLING = {"sampler": "i2sb", "num_inference_steps": 49, "window_schedule": "overlap"}
 """The released models' sampler: I2SB, 49 network calls, overlapping windows averaged."""
-FAST_SAMPLING = {"sampler": "dbim", "num_inference_steps": 8, "window_schedule": "shifted"}
-"""The fast default: mirrors the bundled model's measured default sampling (DBIM, eta 0)."""
+FAST_SAMPLING = {"sampler": "i2sb", "num_inference_steps": 10, "window_schedule": "shifted"}
+"""The fast default: mirrors the bundled model's measured default sampling (I2SB, 10 steps,
+shifted windows; benchmarks/RESULTS.md, "Sampling")."""
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 PIPELINE_DTYPE = "bf16"
 CARDS_GIB = (16, 24)

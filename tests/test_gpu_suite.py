@@ -40,7 +40,7 @@ def test_smoke_run_prints_one_table_with_every_kind_and_writes_only_its_file(tmp
         assert any(what.startswith(f"{dtype} eager") for what in whats), dtype
     assert any("compiled" in row[1] and row[2].endswith(" ms") for row in rows)
     assert not [row for row in rows if row[2] in ("failed", "skipped")]
-    for sampling in ("i2sb 2 steps overlap", "dbim 2 steps shifted"):
+    for sampling in ("i2sb 2 steps overlap", "i2sb 2 steps shifted"):
         assert sum(what.startswith(sampling) for what in whats) == 2, sampling
     assert sum(row[0] == "training" for row in rows) == 2
     assert sum(row[0] == "projection" for row in rows) == 2
