@@ -118,14 +118,26 @@ def inpainting_mask(
     Returns:
         `[1, 1, freq, frames]`.
     """
-    frames_per_second = representation.sampling_rate / representation.hop_length
     num_frames = representation.frames_for(num_samples)
     mask = torch.zeros(1, 1, representation.freq_bins, num_frames)
-    for start_s, end_s in check_gaps(gaps, num_samples / representation.sampling_rate):
-        start_frame = int(start_s * frames_per_second)
-        end_frame = max(int(end_s * frames_per_second), start_frame + 1)
+    for start_frame, end_frame in gap_frame_ranges(representation, gaps, num_samples):
         mask[..., start_frame:end_frame] = 1.0
     return mask
+
+
+def gap_frame_ranges(
+    representation: STFTRepresentation,
+    gaps: Sequence[tuple[float, float]],
+    num_samples: int,
+) -> list[tuple[int, int]]:
+    """The frames `[start, end)` of each gap: `[⌊start_s · sr / hop⌋, ⌊end_s · sr / hop⌋)`, at
+    least one frame; sorted, validated by `check_gaps`."""
+    frames_per_second = representation.sampling_rate / representation.hop_length
+    ranges = []
+    for start_s, end_s in check_gaps(gaps, num_samples / representation.sampling_rate):
+        start_frame = int(start_s * frames_per_second)
+        ranges.append((start_frame, max(int(end_s * frames_per_second), start_frame + 1)))
+    return ranges
 
 
 def fill_missing(

@@ -9,6 +9,7 @@ from synth import synth_music
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.multidiffusion import (
     joined_model_output,
     needed_windows,
@@ -113,8 +114,9 @@ def test_one_window_over_the_whole_input_equals_the_plain_bridge_sampler():
     known = FactorizedSTFT().encode(torch.from_numpy(audio))
     mask = torch.zeros(1, 1, 1024, 40)
     mask[..., 185:, :] = 1
-    # the fill noise is the pipeline's first draw: [items, 1, 3, 1024, padded frames]
-    noise = torch.randn(1, 1, 3, 1024, 40, generator=seeded(0))[0]
+    # the fill noise is keyed noise seeded by the generator's first draw: [items, 1, 3, 1024, T]
+    keyed = KeyedNoise.from_generator(seeded(0), items=1, noise_channels=1, frame_shape=(3, 1024))
+    noise = keyed.draw(FILL_STEP, 0, 40)[0]
     x1 = known * (1 - mask) + mask * 0.5 * noise
     with torch.no_grad():
         expected = sample_bridge(

@@ -6,7 +6,7 @@ import torch
 from fakes import RecordingUNet
 from synth import synth_music
 
-import a2sb.pipelines.pipeline_a2sb as pipeline_module
+import a2sb.pipelines.bridge_sampling as bridge_sampling
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.multidiffusion import (
@@ -101,7 +101,7 @@ def test_gap_only_windows_give_the_same_result_as_every_window(monkeypatch, sche
     def every_window(windows, missing_frames):
         return [(item, w) for w in windows for item in range(missing_frames.shape[0])]
 
-    monkeypatch.setattr(pipeline_module, "needed_windows", every_window)
+    monkeypatch.setattr(bridge_sampling, "needed_windows", every_window)
     every = pipe(audio, 44100, generator=seeded(4), **arguments).audios
     torch.testing.assert_close(skipped, every, atol=1e-6, rtol=0)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,6 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
-from diffusers.utils.torch_utils import randn_tensor
 
 from a2sb.atomic_output import check_writable
 from a2sb.audio import (
@@ -29,43 +27,28 @@ from a2sb.audio import (
     to_mono,
 )
 from a2sb.cutoff_detection import detect_cutoff
-from a2sb.degradations import (
-    PRIOR_NOISE_STD,
-    EndpointFill,
-    Fill,
-    bandwidth_extension_mask,
-    check_cutoff,
-    inpainting_mask,
-)
+from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill, check_cutoff
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.notices import warn_once
 from a2sb.official import LICENCE_NOTICE, OFFICIAL_REPO_ID, ReleaseVariant, is_release_source
+from a2sb.pipelines.bridge_sampling import SamplingPlan, sample_whole_state
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
     bundled_model_folder,
     bundled_model_notice,
 )
 from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pipeline_folder
-from a2sb.pipelines.multidiffusion import (
-    WindowSchedule,
-    joined_model_output,
-    needed_windows,
-    padded_frames,
-    schedule_windows,
-    tile_frames,
-)
+from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
+from a2sb.pipelines.missing_region import MissingRegion
+from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames, tile_frames
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.sampling_names import WINDOW_SCHEDULES
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
 
 logger = logging.getLogger(__name__)
-
-STEP_CHUNK_FRAMES = 1024
-"""Frames per scheduler step call: the step is elementwise, so stepping in chunks keeps its
-temporaries small however long the audio is."""
 
 Task = Literal["bandwidth_extension", "inpainting"]
 TASKS = ("bandwidth_extension", "inpainting")
@@ -89,27 +72,8 @@ class A2SBPipelineOutput(AudioPipelineOutput):
     cutoff_hz: list[float] | None = None
 
 
-@dataclass(frozen=True)
-class _SamplingPlan:
-    """The fixed settings of one sampling loop."""
-
-    items: int
-    noise_channels: int
-    num_inference_steps: int
-    window_schedule: WindowSchedule
-    window_frames: int
-    hop_frames: int
-    window_batch_size: int
-
-
 RELEASE_SAMPLING = {"num_inference_steps": 49, "window_schedule": "overlap"}
 """The released sampler's settings: what a pipeline saved without its own defaults uses."""
-
-
-def _step_chunks(frames: int) -> list[slice]:
-    return [
-        slice(start, start + STEP_CHUNK_FRAMES) for start in range(0, frames, STEP_CHUNK_FRAMES)
-    ]
 
 
 class A2SBPipeline(DiffusionPipeline):
@@ -350,12 +314,9 @@ class A2SBPipeline(DiffusionPipeline):
         Returns:
             `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
         """
-        defaults = self.config.sampling_defaults
-        if num_inference_steps is None:
-            num_inference_steps = defaults["num_inference_steps"]
-        if window_schedule is None:
-            window_schedule = defaults["window_schedule"]
-        check_num_inference_steps(num_inference_steps)
+        num_inference_steps, window_schedule = self._sampling_settings(
+            num_inference_steps, window_schedule
+        )
         self._check_call_arguments(
             task, gaps, output_type, window_schedule, window_frames, hop_frames, window_batch_size
         )
@@ -364,47 +325,54 @@ class A2SBPipeline(DiffusionPipeline):
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
         flat = torch.from_numpy(waveforms.reshape(items * channels, samples))
+        cutoffs = None
         if task == "bandwidth_extension":
             cutoffs = self._cutoffs(waveforms, sampling_rate, cutoff_hz)
-            masks = [bandwidth_extension_mask(self.representation, c, samples) for c in cutoffs]
-            mask = torch.cat(masks).repeat_interleave(channels, dim=0)
-        else:
-            cutoffs = None
-            mask = inpainting_mask(self.representation, gaps, samples)
-            mask = mask.expand(items * channels, -1, -1, -1)
-
+        region = self._missing_region(task, cutoffs, gaps, items, channels, samples)
         spectrum = self.representation.spectrum(flat)
         known = self.representation.encode_spectrum(spectrum)
+        frames = known.shape[-1]
+        mask = region.mask(0, frames)
         dc_row = spectrum[:, 0] * (1 - mask[:, 0, 0])
         noise_channels = 1 if share_noise_across_channels else channels
-        fill_noise = randn_tensor((items, noise_channels, *known.shape[1:]), generator=generator)
+        noise = KeyedNoise.from_generator(generator, items, noise_channels, known.shape[1:3])
         degraded = self.endpoint_fill.endpoint(
             known,
             mask,
             spectrum,
             self.representation,
-            noise=fill_noise,
+            noise=noise.draw(FILL_STEP, 0, frames),
             batch_shape=(items, channels),
         )
-        frames = known.shape[-1]
-        del known, fill_noise, spectrum
+        del known, spectrum
         total_frames = padded_frames(frames, window_frames, hop_frames, window_schedule)
-        degraded = tile_frames(degraded, total_frames)
-        restored = self._sample(
-            degraded,
-            tile_frames(mask, total_frames).bool(),
-            _SamplingPlan(
-                items,
-                noise_channels,
-                num_inference_steps,
-                window_schedule,
-                window_frames,
-                hop_frames,
-                window_batch_size,
-            ),
-            generator,
-            callback_on_step_end,
-        )[..., :frames]
+        plan = SamplingPlan(
+            items,
+            noise_channels,
+            num_inference_steps,
+            window_schedule,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+        )
+        callback = None
+        if callback_on_step_end is not None:
+
+            def callback(step_index, timestep, tensors):
+                return callback_on_step_end(self, step_index, timestep, tensors)
+
+        with self.progress_bar(total=0) as progress:
+            restored = sample_whole_state(
+                self.scheduler,
+                self._model,
+                tile_frames(degraded, total_frames),
+                region.mask(0, total_frames).bool(),
+                region.missing_frames(0, total_frames),
+                plan,
+                noise,
+                progress,
+                callback,
+            )[..., :frames]
         del degraded
 
         output_rate = output_sampling_rate or self.representation.sampling_rate
@@ -421,105 +389,47 @@ class A2SBPipeline(DiffusionPipeline):
             return audios, output_rate, cutoffs
         return A2SBPipelineOutput(audios=audios, sampling_rate=output_rate, cutoff_hz=cutoffs)
 
-    def _sample(
-        self,
-        degraded: torch.Tensor,
-        mask: torch.Tensor,
-        plan: _SamplingPlan,
-        generator: torch.Generator | None,
-        callback_on_step_end: Callable[..., dict[str, Any] | None] | None,
-    ) -> torch.Tensor:
-        """The bridge loop from x1 (t = 1) down to t_min; returns the last x0 estimate.
+    def _sampling_settings(
+        self, num_inference_steps: int | None, window_schedule: str | None
+    ) -> tuple[int, WindowSchedule]:
+        """The steps and window schedule of a call: the given ones, else the pipeline's
+        `sampling_defaults`; the steps checked."""
+        defaults = self.config.sampling_defaults
+        if num_inference_steps is None:
+            num_inference_steps = defaults["num_inference_steps"]
+        if window_schedule is None:
+            window_schedule = defaults["window_schedule"]
+        check_num_inference_steps(num_inference_steps)
+        return num_inference_steps, window_schedule
 
-        The state (`degraded`, x_t, the joined model output and x0_hat, each
-        `[items · channels, C, F, padded_frames]`) stays on the CPU and is updated in place;
-        only windows of `window_batch_size` travel to the model's device, and the scheduler
-        steps `STEP_CHUNK_FRAMES` frames at a time, so no other full-length tensor is made.
-        Windows without missing content are skipped (`needed_windows`).
-        """
-        self.scheduler.set_timesteps(plan.num_inference_steps)
-        missing_frames = mask.flatten(1, -2).any(dim=1)
-        pairs_per_step = [
-            needed_windows(
-                schedule_windows(
-                    plan.window_schedule,
-                    degraded.shape[-1],
-                    plan.window_frames,
-                    plan.hop_frames,
-                    step_index,
-                ),
-                missing_frames,
+    def _missing_region(
+        self,
+        task: Task,
+        cutoffs: list[float] | None,
+        gaps: Sequence[tuple[float, float]] | None,
+        items: int,
+        channels: int,
+        samples: int,
+    ) -> MissingRegion:
+        """What is missing: above each item's cutoff, or inside the gaps."""
+        if task == "bandwidth_extension":
+            return MissingRegion.bandwidth_extension(
+                self.representation, cutoffs, channels, samples
             )
-            for step_index in range(plan.num_inference_steps)
-        ]
-        calls = sum(math.ceil(len(pairs) / plan.window_batch_size) for pairs in pairs_per_step)
-        sample = degraded.clone()
-        model_output = torch.empty_like(sample)
-        pred_original_sample = torch.empty_like(sample)
-        with self.progress_bar(total=calls) as progress:
-            for step_index, timestep in enumerate(self.scheduler.timesteps):
-                joined_model_output(
-                    lambda windows, t=timestep: self._model(windows, t),
-                    sample,
-                    pairs_per_step[step_index],
-                    plan.window_frames,
-                    plan.window_batch_size,
-                    out=model_output,
-                    on_batch_done=progress.update,
-                )
-                for chunk in _step_chunks(sample.shape[-1]):
-                    sample[..., chunk], pred_original_sample[..., chunk] = self._step_chunk(
-                        model_output[..., chunk],
-                        timestep,
-                        sample[..., chunk],
-                        degraded[..., chunk],
-                        mask[..., chunk],
-                        plan,
-                        generator,
-                    )
-                if callback_on_step_end is not None:
-                    tensors = {"sample": sample, "pred_original_sample": pred_original_sample}
-                    replaced = callback_on_step_end(self, step_index, timestep, tensors) or {}
-                    sample.copy_(replaced.get("sample", sample))
-        return pred_original_sample
+        return MissingRegion.inpainting(self.representation, gaps, items * channels, samples)
 
-    def _step_chunk(
-        self,
-        model_output: torch.Tensor,
-        timestep: torch.Tensor,
-        sample: torch.Tensor,
-        degraded: torch.Tensor,
-        mask: torch.Tensor,
-        plan: _SamplingPlan,
-        generator: torch.Generator | None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One scheduler step on a chunk of frames, with one noise draw per item that the
-        channels share when `plan.noise_channels` is 1."""
-        items = plan.items
-        noise = None
-        if self.scheduler.needs_noise(timestep):
-            shape = (items, plan.noise_channels, *sample.shape[1:])
-            noise = randn_tensor(shape, generator=generator)
-        prev_sample, pred_original_sample = self.scheduler.step(
-            model_output.unflatten(0, (items, -1)),
-            timestep,
-            sample.unflatten(0, (items, -1)),
-            return_dict=False,
-            mask=mask.unflatten(0, (items, -1)),
-            degraded_samples=degraded.unflatten(0, (items, -1)),
-            noise=noise,
-        )
-        return prev_sample.flatten(0, 1), pred_original_sample.flatten(0, 1)
-
-    def _model(self, windows: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
-        """One batch of windows through the UNet on its device and dtype."""
+    def _model(self, windows: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """One batch of windows `[n, C, F, W]` at times `[n]` (one partition) through the UNet
+        on its device and dtype; float32 on the CPU."""
         device = self._execution_device
         windows = windows.to(device=device, dtype=self.unet.dtype)
-        timesteps = timestep.to(device=device, dtype=torch.float32).expand(windows.shape[0])
+        timesteps = timesteps.to(device=device, dtype=torch.float32)
         if isinstance(self.unet, A2SBPartitionedModel):
-            partition = self.scheduler.partition_index(float(timestep))
-            return self.unet(windows, timesteps, partition=partition).sample
-        return self.unet(windows, timesteps).sample
+            partition = self.scheduler.partition_index(float(timesteps[0]))
+            output = self.unet(windows, timesteps, partition=partition).sample
+        else:
+            output = self.unet(windows, timesteps).sample
+        return output.to(device="cpu", dtype=torch.float32)
 
     def _to_model_rate(self, audio: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
         """Validate the input and bring it to `[batch, channels, samples]` float32 at 44.1 kHz."""

@@ -1,0 +1,112 @@
+"""What is missing in a restoration, as the mask of any range of frames (paper §3.2).
+
+A full mask `[rows, 1, 1024, frames]` of an hour of audio takes gigabytes; what it says takes a
+few numbers: the first missing row of each row of the batch (bandwidth extension), or the
+frames of the gaps (inpainting). `MissingRegion` keeps those numbers and builds the mask of the
+frames a sampler is working on. Frames past the end (the cyclic padding of the windows) are
+frame i mod T, as `tile_frames` makes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from a2sb.degradations import gap_frame_ranges
+from a2sb.representations import STFTRepresentation
+
+
+@dataclass(frozen=True)
+class MissingRegion:
+    """The missing region of `rows` spectrograms (items · channels) of `frames` frames.
+
+    Attributes:
+        rows: batch rows, items · channels.
+        freq_bins: rows of the spectrogram (1024).
+        frames: T, the frames of the audio (unpadded).
+        first_missing_rows: bandwidth extension: per batch row, the first missing
+            frequency row (all rows from it up are missing in every frame); None for
+            inpainting.
+        gap_frames: inpainting: the `[start, end)` frames of each gap, sorted; every row of
+            those frames is missing. Empty for bandwidth extension.
+    """
+
+    rows: int
+    freq_bins: int
+    frames: int
+    first_missing_rows: tuple[int, ...] | None = None
+    gap_frames: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def bandwidth_extension(
+        cls,
+        representation: STFTRepresentation,
+        cutoffs_hz: Sequence[float],
+        channels: int,
+        num_samples: int,
+    ) -> MissingRegion:
+        """Everything above each item's cutoff is missing (rows ≥ ⌊n_fft · f / sr⌋); the
+        channels of an item share its cutoff."""
+        first_rows = [representation.row_for_frequency(c) for c in cutoffs_hz]
+        return cls(
+            rows=len(first_rows) * channels,
+            freq_bins=representation.freq_bins,
+            frames=representation.frames_for(num_samples),
+            first_missing_rows=tuple(row for row in first_rows for _ in range(channels)),
+        )
+
+    @classmethod
+    def inpainting(
+        cls,
+        representation: STFTRepresentation,
+        gaps: Sequence[tuple[float, float]],
+        rows: int,
+        num_samples: int,
+    ) -> MissingRegion:
+        """Every frequency of the frames inside the gaps (seconds) is missing, in every row."""
+        return cls(
+            rows=rows,
+            freq_bins=representation.freq_bins,
+            frames=representation.frames_for(num_samples),
+            gap_frames=tuple(gap_frame_ranges(representation, gaps, num_samples)),
+        )
+
+    def mask(self, start: int, stop: int) -> torch.Tensor:
+        """The mask of frames `[start, stop)`, 1 = missing.
+
+        Returns:
+            float32 `[rows, 1, freq_bins, stop − start]` (an expanded view: write to a copy).
+        """
+        if self.first_missing_rows is not None:
+            first_rows = torch.tensor(self.first_missing_rows)[:, None]
+            missing_rows = torch.arange(self.freq_bins)[None] >= first_rows  # [rows, F]
+            return missing_rows.float()[:, None, :, None].expand(-1, -1, -1, stop - start)
+        missing = self.missing_frames(start, stop)
+        return missing.float()[:, None, None, :].expand(-1, -1, self.freq_bins, -1)
+
+    def missing_frames(self, start: int, stop: int) -> torch.Tensor:
+        """bool `[rows, stop − start]`: True where a frame of a row has a missing entry."""
+        if self.first_missing_rows is not None:
+            any_missing = torch.tensor([row < self.freq_bins for row in self.first_missing_rows])
+            return any_missing[:, None].expand(-1, stop - start)
+        frame = torch.arange(start, stop) % self.frames
+        missing = torch.zeros(stop - start, dtype=torch.bool)
+        for gap_start, gap_end in self.gap_frames:
+            missing |= (frame >= gap_start) & (frame < gap_end)
+        return missing[None].expand(self.rows, -1)
+
+    def widest_gap(self) -> int:
+        """Frames of the longest gap (0 for bandwidth extension): how far the prior fill's
+        cross-fade reaches on each side of a gap."""
+        return max((end - start for start, end in self.gap_frames), default=0)
+
+    def prior_ready_frames(self, available: int) -> int:
+        """With the spectrum known on frames `[0, available)`, the frames `[0, f)` whose prior
+        fill can be computed: a gap [s, e) needs its neighbours up to e + (e − s) (or the end)."""
+        ready = available
+        for gap_start, gap_end in self.gap_frames:
+            if min(2 * gap_end - gap_start, self.frames) > available:
+                ready = min(ready, gap_start)
+        return ready

@@ -1,0 +1,334 @@
+"""The bridge loop as a wavefront over blocks of frames: any length in bounded memory (SPEC §12).
+
+A step couples frames only through the model's windows. x_{n+1} on a frame is known as soon as
+every window of step n that uses the frame has been evaluated, and those windows need x_n only
+over their own frames. So the levels of the loop (level n holds x_n, the state at step n's
+time; level 0 is x1) can advance together, each a little behind the one before:
+
+- x1 enters level 0 in blocks of `BLOCK_FRAMES` frames, as the caller encodes the audio;
+- each round evaluates every window that has become ready at any level (its frames of x_n
+  are all known), batched together whatever their level, each batch within one partition of
+  the scheduler (the UNet takes one t per window);
+- then every level steps the frames whose model output is complete, handing them to the next
+  level; the last level's x0 estimate is the result, given back in order;
+- frames that no level needs any more are dropped.
+
+Level n + 1 trails level n by about a window, so each level keeps a few blocks alive and x1 is
+kept over about `num_inference_steps` + 3 blocks, whatever the duration. The windows are the
+whole-state loop's, the step the same elementwise function and the noise `KeyedNoise`'s, so
+the result is `sample_whole_state`'s, to the rounding of batched model calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from a2sb.pipelines.bridge_sampling import ModelFn, SamplingPlan, step_frames
+from a2sb.pipelines.keyed_noise import NOISE_BLOCK_FRAMES, KeyedNoise
+from a2sb.pipelines.missing_region import MissingRegion
+from a2sb.pipelines.multidiffusion import Window, needed_windows, schedule_windows
+from a2sb.schedulers import BridgeScheduler
+
+BLOCK_FRAMES = NOISE_BLOCK_FRAMES
+"""Frames per block of the wavefront: the keyed-noise grid, so that each step draws whole
+noise blocks."""
+
+
+class FrameBlocks:
+    """A tensor `[rows, C, F, frames]` over a band of frames, kept as blocks of BLOCK_FRAMES."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[int, torch.Tensor] = {}
+
+    def put(self, start: int, tensor: torch.Tensor) -> None:
+        """Store frames `[start, start + n)` (`start` a multiple of BLOCK_FRAMES)."""
+        for offset in range(0, tensor.shape[-1], BLOCK_FRAMES):
+            block = tensor[..., offset : offset + BLOCK_FRAMES]
+            self.blocks[(start + offset) // BLOCK_FRAMES] = block
+
+    def get(self, start: int, stop: int) -> torch.Tensor:
+        """Frames `[start, stop)`, which must all be stored."""
+        first, last = start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES
+        joined = torch.cat([self.blocks[b] for b in range(first, last + 1)], dim=-1)
+        offset = first * BLOCK_FRAMES
+        return joined[..., start - offset : stop - offset]
+
+    def drop_before(self, frame: int) -> None:
+        """Forget the blocks that end at or before `frame`."""
+        for block in [b for b in self.blocks if (b + 1) * BLOCK_FRAMES <= frame]:
+            del self.blocks[block]
+
+
+class OutputSums:
+    """Sums and counts of window outputs per frame (MultiDiffusion's mean, paper §3.6)."""
+
+    def __init__(self, rows: int, frame_shape: tuple[int, ...]) -> None:
+        self.rows = rows
+        self.frame_shape = frame_shape
+        self.sums: dict[int, torch.Tensor] = {}
+        self.counts: dict[int, torch.Tensor] = {}
+
+    def add(self, row: int, start: int, values: torch.Tensor) -> None:
+        """Add a window's output `[C, F, n]` on frames `[start, start + n)` of `row`."""
+        stop = start + values.shape[-1]
+        for block in range(start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES + 1):
+            block_start = block * BLOCK_FRAMES
+            low, high = max(start, block_start), min(stop, block_start + BLOCK_FRAMES)
+            if block not in self.sums:
+                self.sums[block] = torch.zeros(self.rows, *self.frame_shape, BLOCK_FRAMES)
+                self.counts[block] = torch.zeros(self.rows, BLOCK_FRAMES)
+            inside = slice(low - block_start, high - block_start)
+            self.sums[block][row, ..., inside] += values[..., low - start : high - start]
+            self.counts[block][row, inside] += 1
+
+    def mean(self, start: int, stop: int) -> torch.Tensor:
+        """`[rows, C, F, stop − start]` for one block's frames: 0 where no window counted."""
+        block = start // BLOCK_FRAMES
+        inside = slice(start - block * BLOCK_FRAMES, stop - block * BLOCK_FRAMES)
+        if block not in self.sums:
+            return torch.zeros(self.rows, *self.frame_shape, stop - start)
+        counts = self.counts[block][:, inside].clamp(min=1)[:, None, None, :]
+        return self.sums[block][..., inside] / counts
+
+    def drop_before(self, frame: int) -> None:
+        """Forget the blocks that end at or before `frame`."""
+        for block in [b for b in self.sums if (b + 1) * BLOCK_FRAMES <= frame]:
+            del self.sums[block], self.counts[block]
+
+
+@dataclass
+class Level:
+    """Step n of the loop over the band of frames it is working on.
+
+    Attributes:
+        index: n.
+        timestep: t_n.
+        partition: the model partition of t_n (0 for a single model).
+        pairs: the (row, window) pairs of step n with missing content, in frame order.
+        sample: x_n over the band (level 0: x1, shared with the sampler).
+        outputs: the model outputs of the evaluated windows.
+        available: x_n is known on frames `[0, available)`.
+        stepped: x_{n+1} is computed on frames `[0, stepped)`.
+        next_pair: the first pair not yet evaluated.
+    """
+
+    index: int
+    timestep: torch.Tensor
+    partition: int
+    pairs: list[tuple[int, Window]]
+    sample: FrameBlocks
+    outputs: OutputSums
+    available: int = 0
+    stepped: int = 0
+    next_pair: int = 0
+
+    def take_ready_pairs(self, window_frames: int) -> list[tuple[int, Window]]:
+        """The next pairs whose window lies in `[0, available)`, marked as evaluated."""
+        first = self.next_pair
+        while (
+            self.next_pair < len(self.pairs)
+            and self.pairs[self.next_pair][1].start + window_frames <= self.available
+        ):
+            self.next_pair += 1
+        return self.pairs[first : self.next_pair]
+
+    def complete_until(self, padded_frames: int) -> int:
+        """Frames `[0, f)` with a complete model output and a known x_n, f on the block grid
+        (or the end)."""
+        if self.next_pair < len(self.pairs):
+            complete = min(self.pairs[self.next_pair][1].used.start, self.available)
+        else:
+            complete = self.available
+        if complete == padded_frames:
+            return complete
+        return complete // BLOCK_FRAMES * BLOCK_FRAMES
+
+    def first_needed_frame(self) -> int:
+        """The first frame of x_n that a later window or step reads."""
+        if self.next_pair < len(self.pairs):
+            return min(self.stepped, self.pairs[self.next_pair][1].start)
+        return self.stepped
+
+
+class WavefrontSampler:
+    """The bridge loop over x1 given block by block; gives x0_hat back block by block.
+
+    Args:
+        scheduler: the bridge sampler (its timesteps are set here).
+        model_fn: the network on batches of windows (one partition per call).
+        region: what is missing, for the masks and for skipping windows without missing
+            content.
+        padded_frames: P, the frames the windows tile (`padded_frames`); frames T..P−1 are
+            x1's frames i mod T.
+        plan: the loop's settings.
+        noise: the keyed step noise.
+        frame_shape: `(repr_channels, freq)` of one frame.
+    """
+
+    def __init__(
+        self,
+        scheduler: BridgeScheduler,
+        model_fn: ModelFn,
+        region: MissingRegion,
+        padded_frames: int,
+        plan: SamplingPlan,
+        noise: KeyedNoise,
+        frame_shape: tuple[int, ...],
+    ) -> None:
+        self.scheduler = scheduler
+        self.model_fn = model_fn
+        self.region = region
+        self.frames = region.frames
+        self.padded_frames = padded_frames
+        self.plan = plan
+        self.noise = noise
+        self.model_calls = 0
+        scheduler.set_timesteps(plan.num_inference_steps)
+        missing_frames = region.missing_frames(0, padded_frames)
+        self.degraded = FrameBlocks()
+        self.levels = [
+            Level(
+                index=n,
+                timestep=timestep,
+                partition=int(scheduler.partition_index(float(timestep))),
+                pairs=needed_windows(
+                    schedule_windows(
+                        plan.window_schedule,
+                        padded_frames,
+                        plan.window_frames,
+                        plan.hop_frames,
+                        n,
+                    ),
+                    missing_frames,
+                ),
+                sample=self.degraded if n == 0 else FrameBlocks(),
+                outputs=OutputSums(region.rows, frame_shape),
+            )
+            for n, timestep in enumerate(scheduler.timesteps)
+        ]
+        self.pending: list[torch.Tensor] = []
+        self.pending_frames = 0
+        self.received = 0
+        self.head = min(self.frames, padded_frames - self.frames)
+        self.head_frames: list[torch.Tensor] = []
+
+    def push(self, degraded: torch.Tensor) -> list[torch.Tensor]:
+        """Take the next frames of x1 `[rows, C, F, n]`; return the x0_hat frames now finished.
+
+        Returns:
+            x0_hat blocks `[rows, C, F, k]`, in frame order, following the previous ones.
+        """
+        if self.received < self.head:
+            self.head_frames.append(degraded[..., : self.head - self.received].clone())
+        self.received += degraded.shape[-1]
+        self.pending.append(degraded)
+        self.pending_frames += degraded.shape[-1]
+        finished = []
+        while self.pending_frames >= BLOCK_FRAMES:
+            self._enter(self._take_pending(BLOCK_FRAMES))
+            finished += self._round()
+        return finished
+
+    def finish(self) -> list[torch.Tensor]:
+        """After the last frames of x1: pad them cyclically and run the loop to its end.
+
+        Returns:
+            The remaining x0_hat blocks; with those of `push`, exactly T frames.
+        """
+        if self.received != self.frames:
+            raise ValueError(f"got {self.received} frames of x1, expected {self.frames}")
+        if self.padded_frames > self.frames:
+            head = torch.cat(self.head_frames, dim=-1)
+            padding = torch.arange(self.frames, self.padded_frames) % self.frames
+            self.pending.append(head[..., padding])
+            self.pending_frames += padding.numel()
+        finished = []
+        while self.pending_frames:
+            self._enter(self._take_pending(min(BLOCK_FRAMES, self.pending_frames)))
+            finished += self._round()
+        while self.levels[-1].stepped < self.padded_frames:
+            before = [level.stepped for level in self.levels]
+            finished += self._round()
+            if [level.stepped for level in self.levels] == before:
+                raise RuntimeError("the wavefront sampler stalled; this is a bug in a2sb")
+        return finished
+
+    def _take_pending(self, frames: int) -> torch.Tensor:
+        joined = torch.cat(self.pending, dim=-1)
+        self.pending = [joined[..., frames:]] if joined.shape[-1] > frames else []
+        self.pending_frames -= frames
+        return joined[..., :frames]
+
+    def _enter(self, block: torch.Tensor) -> None:
+        """Frames of x1 (or its padding) enter level 0."""
+        first = self.levels[0]
+        self.degraded.put(first.available, block.contiguous())
+        first.available += block.shape[-1]
+
+    def _round(self) -> list[torch.Tensor]:
+        """Evaluate every ready window, then step every level as far as it can go."""
+        ready = [
+            (level, row, window)
+            for level in reversed(self.levels)
+            for row, window in level.take_ready_pairs(self.plan.window_frames)
+        ]
+        for partition in dict.fromkeys(level.partition for level, _, _ in ready):
+            in_partition = [pair for pair in ready if pair[0].partition == partition]
+            for first in range(0, len(in_partition), self.plan.window_batch_size):
+                self._evaluate(in_partition[first : first + self.plan.window_batch_size])
+        finished = []
+        for level in self.levels:
+            finished += self._step(level)
+        self._forget()
+        return finished
+
+    def _evaluate(self, batch: list[tuple[Level, int, Window]]) -> None:
+        """One model call on windows of possibly different levels; their outputs are added."""
+        width = self.plan.window_frames
+        windows = torch.stack(
+            [level.sample.get(w.start, w.start + width)[row] for level, row, w in batch]
+        )
+        timesteps = torch.stack([level.timestep for level, _, _ in batch])
+        outputs = self.model_fn(windows, timesteps)
+        self.model_calls += 1
+        for (level, row, window), output in zip(batch, outputs, strict=True):
+            used = output[..., window.used.start - window.start : window.used.stop - window.start]
+            level.outputs.add(row, window.used.start, used)
+
+    def _step(self, level: Level) -> list[torch.Tensor]:
+        """Step `level` over its newly complete blocks; the last level returns x0_hat."""
+        finished = []
+        complete = level.complete_until(self.padded_frames)
+        for start in range(level.stepped, complete, BLOCK_FRAMES):
+            stop = min(start + BLOCK_FRAMES, complete)
+            noise = None
+            if self.scheduler.needs_noise(level.timestep):
+                noise = self.noise.draw(level.index, start, stop)
+            prev_sample, pred_original_sample = step_frames(
+                self.scheduler,
+                level.outputs.mean(start, stop),
+                level.timestep,
+                level.sample.get(start, stop),
+                self.degraded.get(start, stop),
+                self.region.mask(start, stop).bool(),
+                noise,
+                self.plan.items,
+            )
+            level.stepped = stop
+            if level.index + 1 < len(self.levels):
+                following = self.levels[level.index + 1]
+                following.sample.put(start, prev_sample)
+                following.available = stop
+            elif start < self.frames:
+                finished.append(pred_original_sample[..., : min(stop, self.frames) - start])
+        return finished
+
+    def _forget(self) -> None:
+        """Drop the frames no level reads any more."""
+        for level in self.levels[1:]:
+            level.sample.drop_before(level.first_needed_frame())
+        for level in self.levels:
+            level.outputs.drop_before(level.stepped)
+        self.degraded.drop_before(min(self.levels[0].first_needed_frame(), self.levels[-1].stepped))
