@@ -1,7 +1,9 @@
 """Restoration speed and peak memory of A2SBPipeline against the audio's length.
 
 Each measurement runs in a fresh process (so that peak RSS is its own) and restores synthetic
-music with bandwidth extension at 4 kHz:
+music with bandwidth extension at 4 kHz, either in memory (`--path memory`: `pipe(audio, ...)`,
+the whole state in RAM) or from a file to a file (`--path streamed`: `pipe.restore_file`, which
+streams, SPEC §12; the input wav is written beforehand, minute by minute, by the parent):
 
 - `--model null`: a stand-in network that returns zeros — everything but the network (STFT,
   windows, averaging, scheduler steps): the pipeline's own cost and its memory growth.
@@ -10,6 +12,9 @@ music with bandwidth extension at 4 kHz:
 - `--model bundled`: a2sb-small, the trained model that ships with the package.
 
     python benchmarks/pipeline.py --model null --minutes 1 10 60 --channels 1 --steps 2
+    python benchmarks/pipeline.py --model null --minutes 1 10 60 --path streamed
+    python benchmarks/pipeline.py --model bundled --minutes 1 10 --path streamed \
+        --keep-freed-memory                                   # the bundled default, streamed
     python benchmarks/pipeline.py --model micro --minutes 1 --steps 2
     python benchmarks/pipeline.py --model paper --minutes 1 10 60 --dtype bf16 --steps 4  # GPU
     python benchmarks/pipeline.py --model bundled --minutes 1 --steps 8 --keep-freed-memory
@@ -95,18 +100,22 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
         from a2sb.schedulers.samplers import with_sampler
 
         pipe.scheduler = with_sampler(pipe.scheduler, args.sampler)
-    audio = synth_music(int(minutes * 60 * 44100), channels=args.channels)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    pipe(
-        audio,
-        44100,
-        cutoff_hz=4000,
-        num_inference_steps=args.steps,
-        window_schedule=args.windows,
-        window_batch_size=args.window_batch_size,
-    )
+    arguments = {
+        "cutoff_hz": 4000,
+        "num_inference_steps": args.steps,
+        "window_schedule": args.windows,
+        "window_batch_size": args.window_batch_size,
+    }
+    if args.path == "streamed":
+        source = input_file(args, minutes)
+        start = time.perf_counter()
+        pipe.restore_file(source, source.with_name("restored.wav"), **arguments)
+    else:
+        audio = synth_music(int(minutes * 60 * 44100), channels=args.channels)
+        start = time.perf_counter()
+        pipe(audio, 44100, **arguments)
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
@@ -115,6 +124,27 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
         if args.device == "cuda"
         else None,
     }
+
+
+def input_file(args: argparse.Namespace, minutes: float) -> Path:
+    """The synthetic input of the streamed path, in `--work-dir`."""
+    return Path(args.work_dir) / f"input-{minutes:g}min-{args.channels}ch.wav"
+
+
+def write_input_file(args: argparse.Namespace, minutes: float) -> None:
+    """Write `minutes` of synthetic music, one minute of it in memory at a time."""
+    import soundfile
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from synth import synth_music
+
+    path = input_file(args, minutes)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    total = int(minutes * 60 * 44100)
+    with soundfile.SoundFile(path, "w", 44100, args.channels, "PCM_16") as file:
+        for index, start in enumerate(range(0, total, 60 * 44100)):
+            length = min(60 * 44100, total - start)
+            file.write(synth_music(length, channels=args.channels, seed=index).T)
 
 
 def main() -> None:
@@ -129,6 +159,8 @@ def main() -> None:
     parser.add_argument("--window-batch-size", type=int, default=4)
     parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--path", choices=["memory", "streamed"], default="memory")
+    parser.add_argument("--work-dir", default="runs/pipeline", help="streamed path's files")
     parser.add_argument("--keep-freed-memory", action="store_true", help="as the a2sb command")
     parser.add_argument("--output", help="markdown file to append the results to")
     parser.add_argument("--child-minutes", type=float, help=argparse.SUPPRESS)
@@ -139,6 +171,8 @@ def main() -> None:
 
     rows = []
     for minutes in args.minutes:
+        if args.path == "streamed":
+            write_input_file(args, minutes)
         command = [sys.executable, __file__, *sys.argv[1:], "--child-minutes", str(minutes)]
         runs = []
         for _ in range(args.repeats):
@@ -153,7 +187,7 @@ def main() -> None:
         )
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.machine()
     lines = [
-        f"### Pipeline — model `{args.model}`, {args.channels} channel(s), sampler "
+        f"### Pipeline ({args.path}) — model `{args.model}`, {args.channels} channel(s), sampler "
         f"{args.sampler or 'default'}, {args.steps or 'default'} steps, windows "
         f"{args.windows or 'default'}, {args.dtype}, window batch {args.window_batch_size}, "
         f"median of {args.repeats}, {args.device} ({device}), "

@@ -217,14 +217,16 @@ def restore_one_file(
 
 
 def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreSettings) -> None:
-    """`<stem>.a2sb.png` beside the result: the input's and the result's spectrograms."""
+    """`<stem>.a2sb.png` beside the result: the input's and the result's spectrograms (read
+    back from the two files; the streamed restoration keeps neither in memory)."""
     before, before_rate = load_audio(job.input_path)
+    after, after_rate = load_audio(job.output_path)
     save_restoration_picture(
         picture_path(job.output_path),
         before,
         before_rate,
-        output.audios[0],
-        output.sampling_rate,
+        after,
+        after_rate,
         cutoff_hz=output.cutoff_hz[0] if output.cutoff_hz else None,
         gaps=settings.gaps,
     )

@@ -21,18 +21,18 @@ from a2sb.audio import (
     BitDepth,
     check_waveform,
     ensure_not_input,
-    load_audio,
     resample,
-    save_audio,
     to_mono,
 )
-from a2sb.cutoff_detection import detect_cutoff
+from a2sb.audio_stream import AudioReader, StreamResampler, streamed_output
+from a2sb.cutoff_detection import detect_cutoff, detect_cutoff_streamed
 from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill, check_cutoff
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.notices import warn_once
 from a2sb.official import LICENCE_NOTICE, OFFICIAL_REPO_ID, ReleaseVariant, is_release_source
+from a2sb.pipelines import streamed_restoration
 from a2sb.pipelines.bridge_sampling import SamplingPlan, sample_whole_state
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
@@ -43,6 +43,7 @@ from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pi
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
 from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames, tile_frames
+from a2sb.pipelines.streamed_restoration import AudioProgress, BridgeParts, restore_stream
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.sampling_names import WINDOW_SCHEDULES
 from a2sb.schedulers import BridgeScheduler
@@ -222,19 +223,35 @@ class A2SBPipeline(DiffusionPipeline):
         target = converted_pipeline_folder(cls, checkpoints, options)
         return cls.from_pretrained(target, **kwargs)
 
+    @torch.no_grad()
     def restore_file(
         self,
         input_path: str | os.PathLike,
         output_path: str | os.PathLike,
         bit_depth: BitDepth = "16",
         clip_mode: ClipMode = "rescale",
-        **call_kwargs: Any,
+        task: Task = "bandwidth_extension",
+        cutoff_hz: float | None = None,
+        gaps: Sequence[tuple[float, float]] | None = None,
+        num_inference_steps: int | None = None,
+        generator: torch.Generator | None = None,
+        window_schedule: WindowSchedule | None = None,
+        window_frames: int = 256,
+        hop_frames: int = 128,
+        window_batch_size: int = 4,
+        share_noise_across_channels: bool = True,
+        output_sampling_rate: int | None = None,
+        fill: Fill | None = None,
     ) -> A2SBPipelineOutput:
-        """Restore an audio file and write the result (never over the input).
+        """Restore an audio file of any length, streamed, and write the result (never over the
+        input).
 
-        The output is written to a hidden `.<name>.partial.<ext>` beside it and renamed once
-        complete; whether it can be written is checked before the restoration starts. A fault
-        or an interruption leaves no file under `output_path` (and no partial file).
+        The file is read, restored and written block by block (SPEC §12), so memory does not
+        grow with its duration; the result is `__call__`'s on the whole file, for the same
+        `generator` seed. The output goes to a hidden `.<name>.partial.<ext>` beside it, renamed
+        once complete; whether it can be written is checked first. A fault, a file that cannot
+        be read to the end, or an interruption leaves no file under `output_path` (and no
+        partial file). Progress is shown in seconds of audio.
 
         Args:
             input_path: wav, flac, ogg or mp3.
@@ -242,21 +259,78 @@ class A2SBPipeline(DiffusionPipeline):
             bit_depth: "16", "24" or "32f" (wav only).
             clip_mode: integer outputs peaking above full scale are "rescale"d by 1 / peak
                 (the default), "clamp"ed, or refused ("error"); see `a2sb.full_scale`.
-            **call_kwargs: arguments of `__call__` (task, cutoff_hz, gaps, generator, …).
+            task, cutoff_hz, gaps, num_inference_steps, generator, window_schedule,
+            window_frames, hop_frames, window_batch_size, share_noise_across_channels,
+            output_sampling_rate, fill: as for `__call__` (the cutoff is detected from a
+                first, streamed reading of the file).
 
         Returns:
-            The pipeline output (its `cutoff_hz` says which cutoff was used).
+            `A2SBPipelineOutput` with `audios=None` (the audio is in the file), the output's
+            `sampling_rate` and the `cutoff_hz` used.
 
         Raises:
+            A2SBInputError: bad arguments, or an input that cannot be read (to the end).
             A2SBWriteError: the output cannot be written (full disk, read-only or forbidden
                 folder, path too long); the message names the cause and the fix.
         """
         ensure_not_input(output_path, [input_path])
-        waveform, sampling_rate = load_audio(input_path)
-        check_writable(output_path)
-        output = self(waveform, sampling_rate, output_type="np", **call_kwargs)
-        save_audio(output_path, output.audios[0], output.sampling_rate, bit_depth, clip_mode)
-        return output
+        num_inference_steps, window_schedule = self._sampling_settings(
+            num_inference_steps, window_schedule
+        )
+        self._check_call_arguments(
+            task, gaps, "np", window_schedule, window_frames, hop_frames, window_batch_size
+        )
+        self._check_fill(fill)
+        model_rate = self.representation.sampling_rate
+        with AudioReader(input_path, model_rate, streamed_restoration.READ_BLOCK_SAMPLES) as reader:
+            check_writable(output_path)
+            cutoffs = None
+            if task == "bandwidth_extension":
+                cutoffs = [self._file_cutoff(reader, cutoff_hz)]
+            channels = reader.channels
+            region = self._missing_region(task, cutoffs, gaps, 1, channels, reader.samples)
+            noise_channels = 1 if share_noise_across_channels else channels
+            frame_shape = (self.representation.channels, self.representation.freq_bins)
+            noise = KeyedNoise.from_generator(generator, 1, noise_channels, frame_shape)
+            plan = SamplingPlan(
+                1,
+                noise_channels,
+                num_inference_steps,
+                window_schedule,
+                window_frames,
+                hop_frames,
+                window_batch_size,
+            )
+            output_rate = output_sampling_rate or model_rate
+            output_samples = round(reader.input_samples * output_rate / reader.input_rate)
+            resampler = StreamResampler(model_rate, output_rate, channels, output_samples)
+            progress = AudioProgress(
+                reader.samples / model_rate, **getattr(self, "_progress_bar_config", {})
+            )
+            with (
+                streamed_output(output_path, output_rate, channels, bit_depth, clip_mode) as out,
+                progress,
+            ):
+
+                def write(block: np.ndarray) -> None:
+                    out.write(resampler.process(block))
+                    progress.advance(block.shape[-1] / model_rate)
+
+                restore_stream(
+                    BridgeParts(
+                        self.representation, self.endpoint_fill, self.scheduler, self._model
+                    ),
+                    reader.blocks(),
+                    reader.samples,
+                    channels,
+                    region,
+                    padded_frames(region.frames, window_frames, hop_frames, window_schedule),
+                    plan,
+                    noise,
+                    write,
+                )
+                out.write(resampler.finish())
+        return A2SBPipelineOutput(audios=None, sampling_rate=output_rate, cutoff_hz=cutoffs)
 
     @torch.no_grad()
     def __call__(
@@ -465,18 +539,16 @@ class A2SBPipeline(DiffusionPipeline):
         if cutoff_hz is not None:
             check_cutoff(cutoff_hz, min(input_rate, self.representation.sampling_rate))
             return [float(cutoff_hz)] * len(waveforms)
-        cutoffs = []
-        for item in waveforms:
-            detected = detect_cutoff(to_mono(item), self.representation.sampling_rate)
-            if detected is None:
-                raise A2SBInputError(
-                    "no cutoff found: the input's spectrum reaches the Nyquist frequency, so "
-                    "there is no missing band to re-create; give the cutoff explicitly "
-                    "(cutoff_hz / --cutoff HZ) to replace the band above it"
-                )
-            logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
-            cutoffs.append(detected)
-        return cutoffs
+        rate = self.representation.sampling_rate
+        return [_detected_cutoff(detect_cutoff(to_mono(item), rate)) for item in waveforms]
+
+    def _file_cutoff(self, reader: AudioReader, cutoff_hz: float | None) -> float:
+        """The cutoff of a file: checked when given, else detected from a streamed reading."""
+        if cutoff_hz is not None:
+            check_cutoff(cutoff_hz, min(reader.input_rate, self.representation.sampling_rate))
+            return float(cutoff_hz)
+        mono_blocks = (to_mono(block) for block in reader.blocks())
+        return _detected_cutoff(detect_cutoff_streamed(mono_blocks, reader.target_rate))
 
     def _to_waveform(
         self,
@@ -602,6 +674,18 @@ def _resample_to_length(
         waveform = torch.from_numpy(np.stack(resampled))
     waveform = waveform[..., :length]
     return torch.nn.functional.pad(waveform, (0, length - waveform.shape[-1]))
+
+
+def _detected_cutoff(detected: float | None) -> float:
+    """A detected cutoff, logged; None (the spectrum reaches Nyquist) is refused."""
+    if detected is None:
+        raise A2SBInputError(
+            "no cutoff found: the input's spectrum reaches the Nyquist frequency, so there is no "
+            "missing band to re-create; give the cutoff explicitly (cutoff_hz / --cutoff HZ) to "
+            "replace the band above it"
+        )
+    logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
+    return detected
 
 
 def _first_line(error: Exception) -> str:

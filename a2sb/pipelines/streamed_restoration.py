@@ -1,0 +1,222 @@
+"""Restoration of a stream of audio blocks: any length, memory set by the sampler's band (SPEC §12).
+
+The stages each hold a few blocks, and hand on what is finished:
+
+    waveform blocks ─ StreamedSpectrum ─ EndpointStream ─ WavefrontSampler ─ OverlapAddDecoder ─▶
+      (44.1 kHz)       (STFT, margins)     (x1, DC row)     (the bridge loop)   (waveform blocks)
+
+Each stage gives exactly what its whole-signal counterpart gives on those frames (the STFT, the
+endpoint fill with `KeyedNoise`, `sample_whole_state`, the inverse STFT with the input's DC
+row), so the streamed result is `A2SBPipeline.__call__`'s on the whole file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from a2sb.degradations import EndpointFill
+from a2sb.pipelines.bridge_sampling import ModelFn, SamplingPlan
+from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
+from a2sb.pipelines.missing_region import MissingRegion
+from a2sb.pipelines.wavefront import WavefrontSampler
+from a2sb.representations import OverlapAddDecoder, STFTRepresentation, StreamedSpectrum
+from a2sb.schedulers import BridgeScheduler
+
+READ_BLOCK_SAMPLES = 1 << 16
+"""Samples read from the input at a time (1.5 s at 44.1 kHz)."""
+
+
+@dataclass(frozen=True)
+class BridgeParts:
+    """What a restoration runs on: the pipeline's representation, fill, sampler and network."""
+
+    representation: STFTRepresentation
+    endpoint_fill: EndpointFill
+    scheduler: BridgeScheduler
+    model_fn: ModelFn
+
+
+class EndpointStream:
+    """Spectrum frames in, the bridge's x1 and the DC row out (paper eq. 8, SPEC §13).
+
+    The noise fill is frame by frame. The prior fill of a gap reads its neighbours, up to one
+    gap length on each side: x1 is given back only up to where every started gap's right
+    neighbours are in, and the spectrum is kept for one widest gap before that.
+
+    Args:
+        parts: the representation and the fill.
+        region: what is missing.
+        noise: the keyed noise (its `FILL_STEP` draws).
+        channels: audio channels (rows) of the one item.
+    """
+
+    def __init__(
+        self, parts: BridgeParts, region: MissingRegion, noise: KeyedNoise, channels: int
+    ) -> None:
+        self.parts = parts
+        self.region = region
+        self.noise = noise
+        self.channels = channels
+        self.reads_neighbours = parts.endpoint_fill.fill == "prior" and bool(region.gap_frames)
+        self.kept: list[torch.Tensor] = []
+        self.kept_from = 0
+        self.available = 0
+        self.emitted = 0
+
+    def push(self, spectrum: torch.Tensor, last: bool = False) -> list[tuple[torch.Tensor, ...]]:
+        """Take the next spectrum frames `[rows, bins, k]` (with the DC row).
+
+        Returns:
+            `(x1, dc_row)` pairs, `[rows, C, F, n]` and complex `[rows, n]`, in frame order.
+        """
+        if spectrum.shape[-1]:
+            self.kept.append(spectrum)
+            self.available += spectrum.shape[-1]
+        ready = self.available
+        if self.reads_neighbours and not last:
+            ready = self.region.prior_ready_frames(self.available)
+        if ready <= self.emitted:
+            return []
+        span = torch.cat(self.kept, dim=-1)
+        x1, dc_row = self._endpoint(span, ready)
+        self.emitted = ready
+        keep_from = ready - self.region.widest_gap() if self.reads_neighbours else ready
+        keep_from = max(keep_from, 0)
+        self.kept = [span[..., keep_from - self.kept_from :]]
+        self.kept_from = keep_from
+        return [(x1, dc_row)]
+
+    def _endpoint(self, span: torch.Tensor, ready: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """x1 and the DC row of frames `[emitted, ready)`, computed over the kept span
+        `[kept_from, available)`."""
+        start, stop = self.kept_from, self.available
+        representation = self.parts.representation
+        mask = self.region.mask(start, stop)
+        x1 = self.parts.endpoint_fill.endpoint(
+            representation.encode_spectrum(span),
+            mask,
+            span,
+            representation,
+            noise=self.noise.draw(FILL_STEP, start, stop),
+            batch_shape=(1, self.channels),
+        )
+        emitted = slice(self.emitted - start, ready - start)
+        dc_row = span[:, 0, emitted] * (1 - mask[:, 0, 0, emitted])
+        return x1[..., emitted], dc_row
+
+
+class FrameQueue:
+    """Frames waiting for their turn: put blocks in, take the first n frames out."""
+
+    def __init__(self) -> None:
+        self.blocks: list[torch.Tensor] = []
+
+    def put(self, block: torch.Tensor) -> None:
+        self.blocks.append(block)
+
+    def take(self, frames: int) -> torch.Tensor:
+        joined = torch.cat(self.blocks, dim=-1)
+        self.blocks = [joined[..., frames:]]
+        return joined[..., :frames]
+
+
+def restore_stream(
+    parts: BridgeParts,
+    blocks: Iterable[np.ndarray],
+    samples: int,
+    channels: int,
+    region: MissingRegion,
+    padded_frames: int,
+    plan: SamplingPlan,
+    noise: KeyedNoise,
+    write: Callable[[np.ndarray], None],
+) -> None:
+    """Restore waveform blocks at the model's rate and hand the restored blocks to `write`.
+
+    Args:
+        parts: the pipeline's representation, fill, sampler and network.
+        blocks: float32 `[channels, n]` blocks at the representation's rate, `samples` in all.
+        samples: N, the length of the audio.
+        channels: channels of the audio (one item).
+        region: what is missing (`MissingRegion` of N samples, `channels` rows).
+        padded_frames: the frames the windows tile.
+        plan: the loop's settings (one item).
+        noise: the keyed noise of the restoration.
+        write: receives the restored float32 `[channels, m]` blocks in order, N samples in all.
+    """
+    representation = parts.representation
+    spectra = StreamedSpectrum(representation, samples, channels)
+    endpoints = EndpointStream(parts, region, noise, channels)
+    sampler = WavefrontSampler(
+        parts.scheduler,
+        parts.model_fn,
+        region,
+        padded_frames,
+        plan,
+        noise,
+        (representation.channels, representation.freq_bins),
+    )
+    decoder = OverlapAddDecoder(representation, samples, channels)
+    dc_rows = FrameQueue()
+
+    def decode(finished: list[torch.Tensor]) -> None:
+        for x0 in finished:
+            write(decoder.push(x0, dc_rows.take(x0.shape[-1])).numpy())
+
+    def sample(endpoint_blocks: list[tuple[torch.Tensor, ...]]) -> None:
+        for x1, dc_row in endpoint_blocks:
+            dc_rows.put(dc_row)
+            decode(sampler.push(x1))
+
+    for block in blocks:
+        sample(endpoints.push(spectra.push(torch.from_numpy(block))))
+    sample(endpoints.push(spectra.finish(), last=True))
+    decode(sampler.finish())
+    write(decoder.finish().numpy())
+
+
+class AudioProgress:
+    """`restored 12:30 / 61:07 at 0.9× real time`: progress in seconds of audio.
+
+    Args:
+        total_seconds: the duration of the audio.
+        **tqdm_options: the pipeline's progress bar configuration (`disable`, `desc`, …).
+    """
+
+    def __init__(self, total_seconds: float, **tqdm_options) -> None:
+        options = {"bar_format": "{desc}{percentage:3.0f}%|{bar}| {postfix}", **tqdm_options}
+        self.bar = tqdm(total=total_seconds, **options)
+        self.total_seconds = total_seconds
+        self.done_seconds = 0.0
+        self.started = time.monotonic()
+
+    def advance(self, seconds: float) -> None:
+        """Count `seconds` more of restored audio."""
+        self.done_seconds += seconds
+        speed = self.done_seconds / max(time.monotonic() - self.started, 1e-9)
+        self.bar.set_postfix_str(
+            f"restored {_clock(self.done_seconds)} / {_clock(self.total_seconds)} at "
+            f"{speed:.2g}× real time",
+            refresh=False,
+        )
+        self.bar.update(seconds)
+
+    def __enter__(self) -> AudioProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.bar.close()
+
+
+def _clock(seconds: float) -> str:
+    """`mm:ss`, or `h:mm:ss` from an hour."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
