@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "a2sb"
 LAYERS = [
     ["errors"],
     ["atomic_output", "full_scale", "sampling_names"],
-    ["", "notices", "audio", "cutoff_detection"],
+    ["", "notices", "audio", "audio_stream", "cutoff_detection"],
     ["audio_files"],
     ["representations"],
     ["degradations"],
