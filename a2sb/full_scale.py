@@ -76,8 +76,9 @@ def peak_of(waveform: np.ndarray) -> float:
 
 def above_full_scale_error(name: str, peak: float, bit_depth: str) -> A2SBInputError:
     """The refusal of clip mode "error" for audio peaking at `peak` (> 1)."""
+    peak_db = _decibels(peak)
     return A2SBInputError(
-        f"{name} peaks at {_decibels(peak):+.1f} dBFS, above the full scale of {bit_depth}-bit "
+        f"{name} peaks at {peak_db:+.1f} dBFS, above the full scale of {bit_depth}-bit "
         "audio; choose the clip mode rescale or clamp (--clip-mode), or 32-bit float "
         "output (--bit-depth 32f)"
     )

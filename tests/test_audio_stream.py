@@ -5,6 +5,7 @@ nothing left under a final name when a write fails."""
 import errno
 import logging
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -277,3 +278,26 @@ def test_an_injected_no_space_error_at_the_sync_keeps_the_previous_file(tmp_path
         write_blocks(path, HOT, 4096, bit_depth="16")
     assert os.listdir(tmp_path) == ["song.flac"]
     assert path.read_bytes() == b"the previous result"
+
+
+def test_a_minute_of_stereo_is_written_and_read_in_a_few_blocks_of_memory(tmp_path):
+    """Python's allocation tracer counts numpy's buffers: the whole minute as float32 would
+    take 21 MB; writing (through the rescale temporary) and reading stay under 4 MB."""
+    path = tmp_path / "minute.wav"
+    block, blocks = 8192, 60 * 44100 // 8192
+    time = np.arange(block) / 44100
+    tracemalloc.start()
+    try:
+        with streamed_output(path, 44100, 2, bit_depth="24") as writer:
+            for index in range(blocks):
+                tone = 1.5 * np.sin(2 * np.pi * 440 * (time + index * block / 44100))
+                writer.write(np.stack([tone, -tone]).astype(np.float32))
+        _, writing_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        with AudioReader(path, 48000) as reader:
+            samples = sum(resampled.shape[1] for resampled in reader.blocks())
+        _, reading_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert samples == reader.samples == round(blocks * block * 48000 / 44100)
+    assert writing_peak < 4e6 and reading_peak < 4e6, (writing_peak, reading_peak)
