@@ -164,10 +164,13 @@ class AudioReader:
         self.channels = self._file.channels
         self.input_rate = int(self._file.samplerate)
         self.input_samples = _header_frames(self._file)
-        if self.input_samples == 0:
+        try:
+            if self.input_samples == 0:
+                raise empty_audio_error(str(self.path))
+            check_sampling_rates(self.input_rate, target_rate)
+        except A2SBInputError:
             self.close()
-            raise empty_audio_error(str(self.path))
-        check_sampling_rates(self.input_rate, target_rate)
+            raise
         self.target_rate = target_rate
         self.samples = round(self.input_samples * target_rate / self.input_rate)
         self.block_samples = block_samples

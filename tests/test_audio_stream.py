@@ -91,6 +91,17 @@ def test_reader_blocks_equal_load_audio_then_resample(tmp_path, input_rate, targ
     assert np.abs(streamed - to_length(whole, reader.samples)).max() <= 1e-5
 
 
+@pytest.mark.parametrize("file_format", ["OGG", "MP3"])
+def test_reader_reads_lossy_formats_as_load_audio_does(tmp_path, file_format):
+    path = tmp_path / f"song.{file_format.lower()}"
+    soundfile.write(path, synth_music(3 * 44100, channels=2).T, 44100, format=file_format)
+    with AudioReader(path, 48000, block_samples=4097) as reader:
+        streamed = np.concatenate(list(reader.blocks()), axis=1)
+    whole = resample(*load_audio(path), 48000)
+    assert streamed.shape == (2, reader.samples)
+    assert np.abs(streamed - to_length(whole, reader.samples)).max() <= 1e-5
+
+
 def test_reader_can_read_the_file_twice(tmp_path):
     path = tmp_path / "song.wav"
     save_audio(path, synth_music(10000), 22050)
@@ -112,6 +123,10 @@ def test_reader_refuses_what_load_audio_refuses(tmp_path):
     soundfile.write(empty, np.zeros((0, 2), dtype=np.float32), 44100)
     with pytest.raises(A2SBInputError, match=f"^{empty} is empty"):
         AudioReader(empty, 44100)
+    song = tmp_path / "song.wav"
+    save_audio(song, synth_music(1000), 44100)
+    with pytest.raises(A2SBInputError, match=r"must be positive \(got 44100 → 0 Hz\)"):
+        AudioReader(song, 0)
 
 
 def test_reader_refuses_nan_samples_naming_the_file(tmp_path):

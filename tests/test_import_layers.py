@@ -16,8 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "a2sb"
 LAYERS = [
     ["errors"],
     ["atomic_output", "full_scale", "sampling_names"],
-    ["", "notices", "audio", "audio_stream", "cutoff_detection"],
-    ["audio_files"],
+    ["", "notices", "audio", "cutoff_detection"],
+    ["audio_files", "audio_stream"],
     ["representations"],
     ["degradations"],
     ["models", "schedulers"],
