@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile
@@ -201,7 +202,8 @@ class AudioReader:
                 yield resampled
         if frames_read < self.input_samples:
             raise self._truncation_error(frames_read, "")
-        yield resampler.finish()
+        if (tail := resampler.finish()).shape[1]:
+            yield tail
 
     def close(self) -> None:
         """Close the file (`with AudioReader(...) as reader:` does it on leaving)."""
@@ -266,7 +268,7 @@ class StreamedAudioWriter:
         self.temporary = self.partial.with_name(self.partial.name + FLOAT_TEMPORARY_TAG)
         self._output: _ErrorKeepingFile | None = None
         self._sound: soundfile.SoundFile | None = None
-        self._floats = None
+        self._floats: BinaryIO | None = None
         try:
             with self._reporting_write_failures():
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -85,6 +85,7 @@ def test_reader_blocks_equal_load_audio_then_resample(tmp_path, input_rate, targ
         assert reader.samples == round(reader.input_samples * target_rate / input_rate)
         blocks = list(reader.blocks())
     assert all(block.dtype == np.float32 and block.shape[0] == channels for block in blocks)
+    assert all(block.shape[1] > 0 for block in blocks)
     streamed = np.concatenate(blocks, axis=1)
     whole = resample(*load_audio(path), target_rate)
     assert streamed.shape == (channels, reader.samples)
