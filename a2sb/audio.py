@@ -30,6 +30,9 @@ BitDepth = Literal["16", "24", "32f"]
 _WAV_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
 _FLAC_SUBTYPES = {"16": "PCM_16", "24": "PCM_24"}
 
+UNREADABLE_AUDIO_ERRORS = (soundfile.LibsndfileError, RuntimeError, TypeError)
+"""What soundfile raises for a file it cannot open or decode."""
+
 
 def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """Read an audio file (wav, flac, ogg, mp3 and the other formats of libsndfile).
@@ -44,19 +47,30 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         A2SBInputError: the file is missing, is not audio, holds no samples, or holds NaN/Inf.
     """
     path = Path(path)
+    check_audio_path(path)
+    try:
+        samples, sampling_rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except UNREADABLE_AUDIO_ERRORS as error:
+        raise unreadable_audio_error(path, error) from error
+    waveform = np.ascontiguousarray(samples.T)
+    check_waveform(waveform, name=str(path))
+    return waveform, int(sampling_rate)
+
+
+def check_audio_path(path: Path) -> None:
+    """Refuse a path that does not exist or names a folder (before libsndfile tries it)."""
     if not path.exists():
         raise A2SBInputError(f"audio file {path} does not exist; check the path")
     if path.is_dir():
         raise A2SBInputError(f"{path} is a folder, not an audio file; pass a file inside it")
-    try:
-        samples, sampling_rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise A2SBInputError(
-            f"cannot read {path} as audio ({error}); pass a wav, flac, ogg or mp3 file"
-        ) from error
-    waveform = np.ascontiguousarray(samples.T)
-    check_waveform(waveform, name=str(path))
-    return waveform, int(sampling_rate)
+
+
+def unreadable_audio_error(path: Path, error: Exception) -> A2SBInputError:
+    """The error for a file that libsndfile cannot open or decode (`error`, one of
+    `UNREADABLE_AUDIO_ERRORS`)."""
+    return A2SBInputError(
+        f"cannot read {path} as audio ({error}); pass a wav, flac, ogg or mp3 file"
+    )
 
 
 def check_waveform(waveform: np.ndarray, name: str = "the audio") -> None:
@@ -71,11 +85,16 @@ def check_waveform(waveform: np.ndarray, name: str = "the audio") -> None:
             f"{name} has shape {tuple(waveform.shape)}; expected [channels, samples]"
         )
     if waveform.shape[0] == 0 or waveform.shape[1] == 0:
-        raise A2SBInputError(f"{name} is empty (no samples); pass a file that holds audio")
+        raise empty_audio_error(name)
     if not np.isfinite(waveform).all():
         raise A2SBInputError(
             f"{name} contains NaN or infinite samples; repair or re-export the file"
         )
+
+
+def empty_audio_error(name: str) -> A2SBInputError:
+    """The error for audio that holds no samples (`name`: a file name, for instance)."""
+    return A2SBInputError(f"{name} is empty (no samples); pass a file that holds audio")
 
 
 def save_audio(
@@ -107,6 +126,27 @@ def save_audio(
             folder, path too long).
     """
     path = Path(path)
+    file_format, subtype = output_format(path, bit_depth)
+    waveform = np.asarray(waveform, dtype=np.float32)
+    check_waveform(waveform, name=f"the audio to write to {path}")
+    waveform = fit_to_full_scale(waveform, bit_depth, clip_mode, name=str(path))
+    encoded = io.BytesIO()  # libsndfile's own errors do not say why a write failed; Python's do
+    soundfile.write(
+        encoded,
+        waveform.T,
+        sampling_rate,
+        subtype=subtype,
+        format=file_format,
+    )
+    write_bytes_atomically(path, encoded.getbuffer())
+
+
+def output_format(path: Path, bit_depth: str) -> tuple[str, str]:
+    """libsndfile's `(format, subtype)` for writing `path` at `bit_depth`: `("WAV", "PCM_24")`.
+
+    Raises:
+        A2SBInputError: the extension is not .wav or .flac, or it cannot hold `bit_depth`.
+    """
     extension = path.suffix.lower()
     if extension == ".wav":
         subtypes = _WAV_SUBTYPES
@@ -121,18 +161,7 @@ def save_audio(
             f"cannot write {path} with bit depth {bit_depth}: {extension} supports "
             f"{', '.join(subtypes)}; choose one of those"
         )
-    waveform = np.asarray(waveform, dtype=np.float32)
-    check_waveform(waveform, name=f"the audio to write to {path}")
-    waveform = fit_to_full_scale(waveform, bit_depth, clip_mode, name=str(path))
-    encoded = io.BytesIO()  # libsndfile's own errors do not say why a write failed; Python's do
-    soundfile.write(
-        encoded,
-        waveform.T,
-        sampling_rate,
-        subtype=subtypes[bit_depth],
-        format=extension.lstrip(".").upper(),
-    )
-    write_bytes_atomically(path, encoded.getbuffer())
+    return extension.lstrip(".").upper(), subtypes[bit_depth]
 
 
 def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
@@ -147,14 +176,19 @@ def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarr
         float32 `[channels, round(samples * target_rate / orig_rate)]`; the input itself when
         the rates are equal.
     """
-    if orig_rate <= 0 or target_rate <= 0:
-        raise A2SBInputError(
-            f"sampling rates must be positive (got {orig_rate} → {target_rate} Hz)"
-        )
+    check_sampling_rates(orig_rate, target_rate)
     if orig_rate == target_rate:
         return waveform
     resampled = soxr.resample(waveform.T, orig_rate, target_rate, quality="HQ")
     return np.ascontiguousarray(resampled.T, dtype=np.float32)
+
+
+def check_sampling_rates(orig_rate: int, target_rate: int) -> None:
+    """Refuse a resampling between rates that are not both positive."""
+    if orig_rate <= 0 or target_rate <= 0:
+        raise A2SBInputError(
+            f"sampling rates must be positive (got {orig_rate} → {target_rate} Hz)"
+        )
 
 
 def to_mono(waveform: np.ndarray) -> np.ndarray:

@@ -48,35 +48,63 @@ def fit_to_full_scale(
         A2SBInputError: `clip_mode="error"` and the audio peaks above full scale, or an
             unknown clip mode.
     """
+    check_clip_mode(clip_mode)
+    peak = peak_of(waveform)
+    if bit_depth == "32f" or peak <= 1.0:
+        return waveform
+    if clip_mode == "error":
+        raise above_full_scale_error(name, peak, bit_depth)
+    if clip_mode == "clamp":
+        log_clamped(name, peak, np.count_nonzero(np.abs(waveform) > 1.0), bit_depth)
+        return np.clip(waveform, -1.0, 1.0)
+    log_rescaled(name, peak, bit_depth)
+    return waveform / np.float32(peak)
+
+
+def check_clip_mode(clip_mode: str) -> None:
+    """Refuse a clip mode that is not one of `CLIP_MODES`."""
     if clip_mode not in CLIP_MODES:
         raise A2SBInputError(
             f"unknown clip mode {clip_mode!r}; choose one of {', '.join(CLIP_MODES)}"
         )
-    peak = float(np.max(np.abs(waveform))) if waveform.size else 0.0
-    if bit_depth == "32f" or peak <= 1.0:
-        return waveform
-    peak_db = 20 * math.log10(peak)
-    if clip_mode == "error":
-        raise A2SBInputError(
-            f"{name} peaks at {peak_db:+.1f} dBFS, above the full scale of {bit_depth}-bit "
-            "audio; choose the clip mode rescale or clamp (--clip-mode), or 32-bit float "
-            "output (--bit-depth 32f)"
-        )
-    if clip_mode == "clamp":
-        clipped = np.count_nonzero(np.abs(waveform) > 1.0)
-        logger.warning(
-            "%s peaks at %+.1f dBFS; %d samples clipped to fit %s-bit (clip mode clamp)",
-            name,
-            peak_db,
-            clipped,
-            bit_depth,
-        )
-        return np.clip(waveform, -1.0, 1.0)
+
+
+def peak_of(waveform: np.ndarray) -> float:
+    """The largest absolute sample of `waveform` (any shape); 0.0 when it holds none."""
+    return float(np.max(np.abs(waveform))) if waveform.size else 0.0
+
+
+def above_full_scale_error(name: str, peak: float, bit_depth: str) -> A2SBInputError:
+    """The refusal of clip mode "error" for audio peaking at `peak` (> 1)."""
+    peak_db = _decibels(peak)
+    return A2SBInputError(
+        f"{name} peaks at {peak_db:+.1f} dBFS, above the full scale of {bit_depth}-bit "
+        "audio; choose the clip mode rescale or clamp (--clip-mode), or 32-bit float "
+        "output (--bit-depth 32f)"
+    )
+
+
+def log_clamped(name: str, peak: float, clipped: int, bit_depth: str) -> None:
+    """Say that `clipped` samples of audio peaking at `peak` were clipped (clip mode clamp)."""
+    logger.warning(
+        "%s peaks at %+.1f dBFS; %d samples clipped to fit %s-bit (clip mode clamp)",
+        name,
+        _decibels(peak),
+        clipped,
+        bit_depth,
+    )
+
+
+def log_rescaled(name: str, peak: float, bit_depth: str) -> None:
+    """Say that audio peaking at `peak` was scaled by 1 / peak (clip mode rescale)."""
     logger.warning(
         "%s peaks at %+.1f dBFS; output scaled by %+.1f dB to fit %s-bit (clip mode rescale)",
         name,
-        peak_db,
-        -peak_db,
+        _decibels(peak),
+        -_decibels(peak),
         bit_depth,
     )
-    return waveform / np.float32(peak)
+
+
+def _decibels(peak: float) -> float:
+    return 20 * math.log10(peak)

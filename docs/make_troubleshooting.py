@@ -18,7 +18,7 @@ PAGE = REPO / "docs" / "troubleshooting.md"
 BEGIN = "<!-- messages: begin (docs/make_troubleshooting.py) -->"
 END = "<!-- messages: end -->"
 AREAS = [  # (title, path prefixes below a2sb/)
-    ("Audio files", ("audio.py", "cutoff_detection.py", "full_scale.py")),
+    ("Audio files", ("audio.py", "audio_stream.py", "cutoff_detection.py", "full_scale.py")),
     ("Restoring: cutoffs, gaps and pipeline arguments", ("degradations.py", "pipelines/pipeline")),
     ("The command line", ("cli/", "spectrogram_pictures.py")),
     (

@@ -17,7 +17,7 @@ LAYERS = [
     ["errors"],
     ["atomic_output", "full_scale", "sampling_names"],
     ["", "notices", "audio", "cutoff_detection"],
-    ["audio_files"],
+    ["audio_files", "audio_stream"],
     ["representations"],
     ["degradations"],
     ["models", "schedulers"],
