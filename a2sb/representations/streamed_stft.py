@@ -50,8 +50,8 @@ class StreamedSpectrum:
         rows: the audio rows of every block (batch items or channels).
 
     Frames are returned in order, each exactly once; the first frame a call returns has index
-    `frames_done` as it was before the call. Memory: about n_fft + hop samples per row plus
-    the block being pushed.
+    `frames_done` as it was before the call. Memory: fewer than n_fft samples per row between
+    pushes (n_fft / 2 + 1 once all are in), plus the block being pushed.
     """
 
     def __init__(self, representation: STFTRepresentation, total_samples: int, rows: int):
@@ -119,11 +119,11 @@ class StreamedSpectrum:
         return min(self.total_frames, (available - self._margin) // self.hop_length + 1)
 
     def _emit(self, stop: int) -> torch.Tensor:
-        first, self.frames_done = self.frames_done, max(stop, self.frames_done)
+        first = self.frames_done
         if stop <= first:
             bins = self._margin + 1
-            device = None if self._kept is None else self._kept.device
-            return torch.zeros(self.rows, bins, 0, dtype=torch.complex64, device=device)
+            return torch.zeros(self.rows, bins, 0, dtype=torch.complex64, device=self._kept.device)
+        self.frames_done = stop
         span = self._padded_span(
             first * self.hop_length - self._margin, (stop - 1) * self.hop_length + self._margin
         )
@@ -177,7 +177,8 @@ class StreamedSpectrum:
     def _check_block(self, block: torch.Tensor) -> None:
         if block.ndim != 2 or block.shape[0] != self.rows:
             raise A2SBInputError(
-                f"expected a block of samples [{self.rows}, n], got {tuple(block.shape)}"
+                f"expected a block of samples [{self.rows}, n], got {tuple(block.shape)}; push "
+                "blocks with the rows the StreamedSpectrum was made for"
             )
         if self.samples_received + block.shape[-1] > self.total_samples:
             raise A2SBInputError(
@@ -246,16 +247,12 @@ class OverlapAddDecoder:
                 f"the overlap-add decoder got {self.frames_received} of {self.total_frames} "
                 "frames; push them all before finish()"
             )
-        device = None if self._pending is None else self._pending.device
-        pieces = [self._empty_samples(device)]
-        if self._pending is not None:
-            start = self.frames_received * self.representation.hop_length
-            pieces.append(self._final_samples(self._pending, self._pending_envelope, start))
-            self._pending = self._pending[:, :0]
-            self._pending_envelope = self._pending_envelope[:0]
-        pieces.append(pieces[0].new_zeros(self.rows, self.total_samples - self.samples_done))
+        start = self.frames_received * self.representation.hop_length
+        tail = self._final_samples(self._pending, self._pending_envelope, start)
+        self._pending, self._pending_envelope = self._pending[:, :0], self._pending_envelope[:0]
+        beyond_last_frame = tail.new_zeros(self.rows, self.total_samples - self.samples_done)
         self.samples_done = self.total_samples
-        return torch.cat(pieces, dim=-1)
+        return torch.cat([tail, beyond_last_frame], dim=-1)
 
     def _frames_spectrum(self, tensor: torch.Tensor, dc_row: torch.Tensor | None) -> torch.Tensor:
         """`[rows, channels, n_fft/2, k]` → complex `[rows, k, n_fft/2 + 1]`, frame by frame."""
@@ -315,17 +312,19 @@ class OverlapAddDecoder:
         frames = tensor.shape[-1]
         if tensor.shape[0] != self.rows:
             raise A2SBInputError(
-                f"expected {self.rows} rows of frames, got a tensor {tuple(tensor.shape)}"
+                f"expected {self.rows} rows of frames, got a tensor {tuple(tensor.shape)}; push "
+                "frames with the rows the OverlapAddDecoder was made for"
             )
         if dc_row is not None and tuple(dc_row.shape) != (self.rows, frames):
             raise A2SBInputError(
                 f"expected a DC row [{self.rows}, {frames}] for these frames, got "
-                f"{tuple(dc_row.shape)}"
+                f"{tuple(dc_row.shape)}; pass the DC row of the same frames"
             )
         if self.frames_received + frames > self.total_frames:
             raise A2SBInputError(
                 f"the overlap-add decoder expects {self.total_frames} frames for "
-                f"{self.total_samples} samples and got {self.frames_received + frames}"
+                f"{self.total_samples} samples and got {self.frames_received + frames}; "
+                "give the true length"
             )
 
 
@@ -342,5 +341,6 @@ def _overlap_add(frames: torch.Tensor, hop: int) -> torch.Tensor:
 def _check_total_samples(total_samples: int) -> None:
     if total_samples <= 0:
         raise A2SBInputError(
-            f"a streamed STFT needs at least one sample, got total_samples={total_samples}"
+            f"a streamed STFT needs at least one sample, got total_samples={total_samples}; "
+            "give the length of the audio"
         )
