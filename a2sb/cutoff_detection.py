@@ -9,18 +9,101 @@ add nothing to the long-term mean power, so silence does not pull the estimate d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
 
 from a2sb.errors import A2SBInputError
 
 N_FFT = 4096
+FRAME_HOP = N_FFT // 4
 SMOOTHING_BINS = 5
 SEARCH_FROM_HZ = 1000.0
 DROP_DB = 25.0
 KNEE_DB = 6.0
 REFERENCE_BAND = (0.6, 0.9)
 SILENCE_DB = -100.0
+FRAMES_PER_CHUNK = 256
+"""Frames transformed at a time, which bounds the temporaries of a long block."""
+
+
+class LongTermSpectrum:
+    """The mean power per frequency of audio added block by block.
+
+    Frames of N_FFT samples every N_FFT / 4, not centred (a trailing part shorter than a frame
+    is left out), Hann window; audio shorter than N_FFT is zero-padded to one frame. Only the
+    running power sum (float64) and the fewer than N_FFT samples not framed yet are kept, so
+    the result of any blocking is that of the whole signal.
+
+    Args:
+        sampling_rate: the audio's rate.
+    """
+
+    def __init__(self, sampling_rate: int):
+        self.sampling_rate = sampling_rate
+        self.frequencies = np.arange(N_FFT // 2 + 1) * sampling_rate / N_FFT
+        """`[N_FFT / 2 + 1]` the bins' frequencies in Hz."""
+        self._power_sum = torch.zeros(N_FFT // 2 + 1, dtype=torch.float64)
+        self._frames = 0
+        self._leftover: torch.Tensor | None = None
+        self._window = torch.hann_window(N_FFT)
+
+    def add(self, block: np.ndarray) -> None:
+        """Add the next samples.
+
+        Args:
+            block: float `[channels, n]`, the samples after those added before (computed in
+                float32); every block has the same channels.
+        """
+        block = torch.from_numpy(np.ascontiguousarray(block, dtype=np.float32))
+        if self._leftover is not None and block.shape[0] != self._leftover.shape[0]:
+            raise A2SBInputError(
+                f"a block of {block.shape[0]} channels follows blocks of "
+                f"{self._leftover.shape[0]}; give every block the same channels"
+            )
+        signal = block if self._leftover is None else torch.cat([self._leftover, block], -1)
+        frames = max(0, (signal.shape[-1] - N_FFT) // FRAME_HOP + 1)
+        for first in range(0, frames, FRAMES_PER_CHUNK):
+            count = min(FRAMES_PER_CHUNK, frames - first)
+            span = signal[:, first * FRAME_HOP : (first + count - 1) * FRAME_HOP + N_FFT]
+            self._accumulate(span)
+        self._leftover = signal[:, frames * FRAME_HOP :].clone()
+
+    @property
+    def samples_kept(self) -> int:
+        """Samples per channel held for the frames still to come (fewer than N_FFT)."""
+        return 0 if self._leftover is None else self._leftover.shape[-1]
+
+    def level_db(self) -> np.ndarray:
+        """Mean power over all frames and channels in dB, smoothed over SMOOTHING_BINS bins.
+
+        Returns:
+            `[N_FFT / 2 + 1]`.
+        """
+        power_sum, frames = self._power_sum, self._frames
+        if frames == 0 and self._leftover is not None:  # shorter than a frame: zero-padded
+            padded = torch.nn.functional.pad(self._leftover, (0, N_FFT - self._leftover.shape[-1]))
+            power_sum, frames = _frames_power(padded, self._window)
+        channels = 1 if self._leftover is None else self._leftover.shape[0]
+        power = (power_sum / (max(frames, 1) * channels)).numpy()
+        kernel = np.ones(SMOOTHING_BINS) / SMOOTHING_BINS
+        smoothed = np.convolve(power, kernel, mode="same")
+        return 10 * np.log10(smoothed / N_FFT + 1e-30)
+
+    def _accumulate(self, span: torch.Tensor) -> None:
+        power_sum, frames = _frames_power(span, self._window)
+        self._power_sum += power_sum
+        self._frames += frames
+
+
+def _frames_power(span: torch.Tensor, window: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The power |S|² of the frames of `span` `[channels, samples ≥ N_FFT]` summed over
+    channels and frames, float64 `[N_FFT / 2 + 1]`, and the number of frames."""
+    spectrum = torch.stft(
+        span, n_fft=N_FFT, hop_length=FRAME_HOP, window=window, center=False, return_complex=True
+    )
+    return spectrum.abs().pow(2).double().sum(dim=(0, 2)), spectrum.shape[-1]
 
 
 def long_term_spectrum_db(
@@ -35,33 +118,15 @@ def long_term_spectrum_db(
     Returns:
         `(frequencies_hz, level_db)`, each `[N_FFT / 2 + 1]`.
     """
-    signal = torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32))
-    if signal.shape[-1] < N_FFT:
-        signal = torch.nn.functional.pad(signal, (0, N_FFT - signal.shape[-1]))
-    spectrum = torch.stft(
-        signal,
-        n_fft=N_FFT,
-        hop_length=N_FFT // 4,
-        window=torch.hann_window(N_FFT),
-        center=False,
-        return_complex=True,
-    )
-    power = spectrum.abs().pow(2).mean(dim=(0, 2)).double().numpy()
-    kernel = np.ones(SMOOTHING_BINS) / SMOOTHING_BINS
-    smoothed = np.convolve(power, kernel, mode="same")
-    level_db = 10 * np.log10(smoothed / N_FFT + 1e-30)
-    frequencies = np.arange(N_FFT // 2 + 1) * sampling_rate / N_FFT
-    return frequencies, level_db
+    spectrum = LongTermSpectrum(sampling_rate)
+    spectrum.add(waveform)
+    return spectrum.frequencies, spectrum.level_db()
 
 
 def detect_cutoff(waveform: np.ndarray, sampling_rate: int) -> float | None:
     """The frequency where the input's content ends, or None when it reaches Nyquist.
 
-    With L(f) the long-term level in dB and R(f) the median of L over
-    [0.6 f, 0.9 f] (the music just below f):
-    1. the fall: the lowest f ≥ 1 kHz with L(f) < R(f) − 25 dB;
-    2. the knee: walking down from there, the highest f' with L(f') ≥ R(fall) − 6 dB — where
-       the fall began, so that a soft roll-off is placed at its start, not at its bottom.
+    The knee of the long-term spectrum (`cutoff_from_spectrum`) of the whole input.
 
     Args:
         waveform: float `[channels, samples]` at `sampling_rate`.
@@ -73,13 +138,53 @@ def detect_cutoff(waveform: np.ndarray, sampling_rate: int) -> float | None:
     Raises:
         A2SBInputError: the input is silent, so no cutoff can be detected.
     """
-    frequencies, level_db = long_term_spectrum_db(waveform, sampling_rate)
+    return detect_cutoff_streamed([waveform], sampling_rate)
+
+
+def detect_cutoff_streamed(blocks: Iterable[np.ndarray], sampling_rate: int) -> float | None:
+    """`detect_cutoff` of the concatenation of `blocks`, holding one block at a time.
+
+    Args:
+        blocks: float `[channels, n]` blocks in order, of any sizes, e.g. a file read in parts.
+        sampling_rate: their rate.
+
+    Returns:
+        The cutoff in Hz, or None if the spectrum does not fall before Nyquist.
+
+    Raises:
+        A2SBInputError: the input is silent, so no cutoff can be detected.
+    """
+    spectrum = LongTermSpectrum(sampling_rate)
+    for block in blocks:
+        spectrum.add(block)
+    return cutoff_from_spectrum(spectrum)
+
+
+def cutoff_from_spectrum(spectrum: LongTermSpectrum) -> float | None:
+    """The knee of a long-term spectrum, or None when it reaches Nyquist.
+
+    With L(f) the long-term level in dB and R(f) the median of L over
+    [0.6 f, 0.9 f] (the music just below f):
+    1. the fall: the lowest f ≥ 1 kHz with L(f) < R(f) − 25 dB;
+    2. the knee: walking down from there, the highest f' with L(f') ≥ R(fall) − 6 dB — where
+       the fall began, so that a soft roll-off is placed at its start, not at its bottom.
+
+    Args:
+        spectrum: the accumulated audio.
+
+    Returns:
+        The cutoff in Hz, or None if the spectrum does not fall before Nyquist.
+
+    Raises:
+        A2SBInputError: the audio is silent, so no cutoff can be detected.
+    """
+    frequencies, level_db = spectrum.frequencies, spectrum.level_db()
     if level_db.max() < SILENCE_DB:
         raise A2SBInputError(
             "the input is silent, so no cutoff can be detected; pass a file with music in it "
             "or give the cutoff explicitly (cutoff_hz / --cutoff HZ)"
         )
-    for fall_bin in range(int(SEARCH_FROM_HZ * N_FFT / sampling_rate), len(level_db)):
+    for fall_bin in range(int(SEARCH_FROM_HZ * N_FFT / spectrum.sampling_rate), len(level_db)):
         low = int(fall_bin * REFERENCE_BAND[0])
         high = max(int(fall_bin * REFERENCE_BAND[1]), low + 1)
         reference_db = float(np.median(level_db[low:high]))

@@ -3,7 +3,13 @@ import pytest
 from synth import synth_music
 
 from a2sb.audio import resample
-from a2sb.cutoff_detection import detect_cutoff
+from a2sb.cutoff_detection import (
+    N_FFT,
+    LongTermSpectrum,
+    detect_cutoff,
+    detect_cutoff_streamed,
+    long_term_spectrum_db,
+)
 from a2sb.errors import A2SBInputError
 
 RATE = 44100
@@ -59,3 +65,59 @@ def test_full_band_audio_has_no_cutoff():
 def test_silent_input_is_refused_with_the_fix():
     with pytest.raises(A2SBInputError, match="input is silent.*give the cutoff explicitly"):
         detect_cutoff(np.zeros((1, RATE), np.float32), RATE)
+
+
+def blocks_of(audio: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    """`audio` cut into blocks of the given sizes, cycled until the end."""
+    blocks, start, index = [], 0, 0
+    while start < audio.shape[-1]:
+        blocks.append(audio[:, start : start + sizes[index % len(sizes)]])
+        start += sizes[index % len(sizes)]
+        index += 1
+    return blocks
+
+
+@pytest.mark.parametrize("sizes", [[1000], [777, 5000, 3], [4097, 0, 1023, 250_000]])
+def test_streamed_long_term_spectrum_equals_the_whole_one(sizes):
+    """Block sizes that do not divide the hop of N_FFT / 4 = 1024 samples."""
+    music = lowpass(MUSIC, 8000)
+    spectrum = LongTermSpectrum(RATE)
+    for block in blocks_of(music, sizes):
+        spectrum.add(block)
+        assert spectrum.samples_kept < N_FFT
+    frequencies, whole_db = long_term_spectrum_db(music, RATE)
+    np.testing.assert_array_equal(spectrum.frequencies, frequencies)
+    np.testing.assert_allclose(spectrum.level_db(), whole_db, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("sizes", [[1000], [777, 5000, 3], [4097, 0, 1023]])
+@pytest.mark.parametrize("cutoff_hz", [4000, 11000])
+def test_streamed_detection_finds_the_cutoff_of_the_whole(sizes, cutoff_hz):
+    music = lowpass(MUSIC, cutoff_hz, roll_off=0.05)
+    detected = detect_cutoff_streamed(blocks_of(music, sizes), RATE)
+    assert detected == detect_cutoff(music, RATE)
+    assert detected == pytest.approx(cutoff_hz, rel=0.02)
+
+
+@pytest.mark.parametrize("num_samples", [1, 1000, N_FFT - 1, N_FFT, N_FFT + 1023])
+def test_audio_shorter_than_a_frame_is_zero_padded_when_streamed_too(num_samples):
+    music = lowpass(MUSIC, 8000)[:, :num_samples]
+    spectrum = LongTermSpectrum(RATE)
+    for block in blocks_of(music, [300]):
+        spectrum.add(block)
+    padded = np.pad(music, ((0, 0), (0, max(0, N_FFT - num_samples))))
+    np.testing.assert_allclose(
+        spectrum.level_db(), long_term_spectrum_db(padded, RATE)[1], rtol=1e-9, atol=0
+    )
+
+
+def test_no_blocks_is_silent():
+    with pytest.raises(A2SBInputError, match="input is silent"):
+        detect_cutoff_streamed([], RATE)
+
+
+def test_blocks_of_other_channels_are_refused():
+    spectrum = LongTermSpectrum(RATE)
+    spectrum.add(MUSIC[:, :1000])
+    with pytest.raises(A2SBInputError, match="block of 1 channels follows blocks of 2"):
+        spectrum.add(MUSIC[:1, 1000:2000])

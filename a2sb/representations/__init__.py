@@ -2,7 +2,8 @@
 
 Every representation has `encode(waveform) -> tensor`, `decode(tensor, length) -> waveform`,
 `channels`, `freq_bins`, `hop_length`, `frames_for(samples)` and `row_for_frequency(hz)`.
-`representation_from_config` rebuilds one from a saved `representation_config.json`.
+`representation_from_config` rebuilds one from a saved `representation_config.json`;
+`StreamedSpectrum` and `OverlapAddDecoder` run the STFT and its inverse block by block.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from a2sb.representations.factorized_stft import (
     orthogonalize_phase,
     phase_orthogonalization_error,
 )
+from a2sb.representations.streamed_stft import OverlapAddDecoder, StreamedSpectrum
 
 REPRESENTATIONS: dict[str, type[STFTRepresentation]] = {
     "FactorizedSTFT": FactorizedSTFT,
@@ -45,7 +47,9 @@ __all__ = [
     "REPRESENTATIONS",
     "ComplexSTFT",
     "FactorizedSTFT",
+    "OverlapAddDecoder",
     "STFTRepresentation",
+    "StreamedSpectrum",
     "orthogonalize_phase",
     "phase_orthogonalization_error",
     "representation_from_config",
