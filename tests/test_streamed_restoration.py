@@ -154,3 +154,17 @@ def test_restore_file_returns_no_audio_and_writes_the_input_length(tmp_path):
     output = pipe.restore_file(source, tmp_path / "out.flac", cutoff_hz=4000, **SMALL)
     assert output.audios is None
     assert soundfile.info(tmp_path / "out.flac").frames == 30_000
+
+
+def test_the_model_never_sees_more_than_the_window_batch(tmp_path):
+    from fakes import RecordingUNet
+
+    source = tmp_path / "song.wav"
+    save_audio(source, synth_music(80_000, channels=2), 44100)
+    unet = RecordingUNet(scale=0.5)
+    pipe = A2SBPipeline(unet, I2SBScheduler())
+    pipe.set_progress_bar_config(disable=True)
+    pipe.restore_file(source, tmp_path / "out.wav", cutoff_hz=4000, **SMALL)
+    shapes = {shape for shape, _ in unet.calls}
+    assert max(shape[0] for shape in shapes) == SMALL["window_batch_size"]
+    assert {shape[1:] for shape in shapes} == {(3, 1024, SMALL["window_frames"])}

@@ -43,17 +43,20 @@ from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pi
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
 from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames, tile_frames
+from a2sb.pipelines.pipeline_checks import (
+    Task,
+    check_call_arguments,
+    check_fill_matches,
+    check_partitions,
+    checked_sampling_defaults,
+    model_input_channels,
+)
 from a2sb.pipelines.streamed_restoration import AudioProgress, BridgeParts, restore_stream
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
-from a2sb.sampling_names import WINDOW_SCHEDULES
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
 
 logger = logging.getLogger(__name__)
-
-Task = Literal["bandwidth_extension", "inpainting"]
-TASKS = ("bandwidth_extension", "inpainting")
-OUTPUT_TYPES = ("np", "pt", "latent")
 
 
 @dataclass
@@ -63,7 +66,8 @@ class A2SBPipelineOutput(AudioPipelineOutput):
     Attributes:
         audios: restored audio `[batch, channels, samples]` (numpy or torch), or with
             `output_type="latent"` the restored spectrogram tensor
-            `[batch, channels, repr_channels, freq, frames]`.
+            `[batch, channels, repr_channels, freq, frames]`; None from `restore_file`, which
+            writes the audio instead.
         sampling_rate: rate of `audios`.
         cutoff_hz: per batch item, the bandwidth-extension cutoff used (detected or given);
             None for inpainting.
@@ -71,10 +75,6 @@ class A2SBPipelineOutput(AudioPipelineOutput):
 
     sampling_rate: int = 44100
     cutoff_hz: list[float] | None = None
-
-
-RELEASE_SAMPLING = {"num_inference_steps": 49, "window_schedule": "overlap"}
-"""The released sampler's settings: what a pipeline saved without its own defaults uses."""
 
 
 class A2SBPipeline(DiffusionPipeline):
@@ -122,10 +122,10 @@ class A2SBPipeline(DiffusionPipeline):
             fill=fill,
             prior_noise_std=prior_noise_std,
         )
-        self.register_to_config(sampling_defaults=_checked_sampling_defaults(sampling_defaults))
-        _check_partitions(unet, scheduler)
+        self.register_to_config(sampling_defaults=checked_sampling_defaults(sampling_defaults))
+        check_partitions(unet, scheduler)
         self.representation: STFTRepresentation = representation_from_config(representation_config)
-        model_channels = _model_input_channels(unet)
+        model_channels = model_input_channels(unet)
         if model_channels != self.representation.channels:
             raise A2SBInputError(
                 f"the model takes {model_channels} input channels but the "
@@ -277,10 +277,17 @@ class A2SBPipeline(DiffusionPipeline):
         num_inference_steps, window_schedule = self._sampling_settings(
             num_inference_steps, window_schedule
         )
-        self._check_call_arguments(
-            task, gaps, "np", window_schedule, window_frames, hop_frames, window_batch_size
+        check_call_arguments(
+            task,
+            gaps,
+            "np",
+            window_schedule,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+            self.unet.size_multiple,
         )
-        self._check_fill(fill)
+        check_fill_matches(self.endpoint_fill.fill, fill)
         model_rate = self.representation.sampling_rate
         with AudioReader(input_path, model_rate, streamed_restoration.READ_BLOCK_SAMPLES) as reader:
             check_writable(output_path)
@@ -391,10 +398,17 @@ class A2SBPipeline(DiffusionPipeline):
         num_inference_steps, window_schedule = self._sampling_settings(
             num_inference_steps, window_schedule
         )
-        self._check_call_arguments(
-            task, gaps, output_type, window_schedule, window_frames, hop_frames, window_batch_size
+        check_call_arguments(
+            task,
+            gaps,
+            output_type,
+            window_schedule,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+            self.unet.size_multiple,
         )
-        self._check_fill(fill)
+        check_fill_matches(self.endpoint_fill.fill, fill)
         waveforms = self._to_model_rate(audio, sampling_rate)
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
@@ -561,107 +575,6 @@ class A2SBPipeline(DiffusionPipeline):
         """Decode with the input's own DC row: `[items, channels, samples]` at 44.1 kHz."""
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
         return waveform.reshape(items, channels, samples)
-
-    def _check_fill(self, fill: str | None) -> None:
-        """Refuse a fill other than the one the model was trained with."""
-        if fill is None or fill == self.endpoint_fill.fill:
-            return
-        EndpointFill(fill)
-        raise A2SBInputError(
-            f"this pipeline's model was trained with fill={self.endpoint_fill.fill!r} "
-            f"(pipeline config), so fill={fill!r} would start the bridge from an endpoint it "
-            "never saw; drop the fill argument, or use a model trained with "
-            f"fill={fill!r}"
-        )
-
-    def _check_call_arguments(
-        self,
-        task: str,
-        gaps: Sequence[tuple[float, float]] | None,
-        output_type: str,
-        window_schedule: str,
-        window_frames: int,
-        hop_frames: int,
-        window_batch_size: int,
-    ) -> None:
-        if task not in TASKS:
-            raise A2SBInputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-        if task == "inpainting" and not gaps:
-            raise A2SBInputError(
-                "inpainting needs gaps: pass gaps=[(start_s, end_s), ...] in seconds"
-            )
-        if task == "bandwidth_extension" and gaps:
-            raise A2SBInputError("gaps are for inpainting; pass task='inpainting' or drop the gaps")
-        if output_type not in OUTPUT_TYPES:
-            raise A2SBInputError(
-                f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)}"
-            )
-        if window_schedule not in WINDOW_SCHEDULES:
-            raise A2SBInputError(
-                f"unknown window_schedule {window_schedule!r}; choose one of "
-                f"{', '.join(WINDOW_SCHEDULES)}"
-            )
-        multiple = self.unet.size_multiple
-        if window_frames % multiple or window_frames <= 0:
-            raise A2SBInputError(
-                f"window_frames={window_frames} must be a positive multiple of {multiple} (the "
-                "UNet halves it at each of its levels); the released models use 256"
-            )
-        if not 0 < hop_frames <= window_frames:
-            raise A2SBInputError(
-                f"hop_frames={hop_frames} must lie in (0, window_frames={window_frames}] so that "
-                "windows overlap or touch"
-            )
-        if window_batch_size < 1:
-            raise A2SBInputError(
-                f"window_batch_size={window_batch_size} must be at least 1 (windows per model call)"
-            )
-
-
-def _checked_sampling_defaults(sampling_defaults: dict[str, Any] | None) -> dict[str, Any]:
-    """A pipeline's default sampling settings, complete and checked (`RELEASE_SAMPLING` fills
-    what is not given)."""
-    unknown = set(sampling_defaults or {}) - set(RELEASE_SAMPLING)
-    if unknown:
-        raise A2SBInputError(
-            f"unknown sampling_defaults {sorted(unknown)}; a pipeline records "
-            f"{', '.join(RELEASE_SAMPLING)} (the sampler itself is its scheduler)"
-        )
-    defaults = {**RELEASE_SAMPLING, **(sampling_defaults or {})}
-    check_num_inference_steps(defaults["num_inference_steps"])
-    if defaults["window_schedule"] not in WINDOW_SCHEDULES:
-        raise A2SBInputError(
-            f"sampling_defaults has window_schedule {defaults['window_schedule']!r}; choose one "
-            f"of {', '.join(WINDOW_SCHEDULES)}"
-        )
-    return defaults
-
-
-def _check_partitions(unet: torch.nn.Module, scheduler: BridgeScheduler) -> None:
-    """Refuse a partitioned model whose partitions the scheduler's t-cutoffs do not match."""
-    if not isinstance(unet, A2SBPartitionedModel):
-        return
-    cutoffs = list(scheduler.config.t_cutoffs)
-    if len(unet.partitions) != len(cutoffs) + 1:
-        raise A2SBInputError(
-            f"the model has {len(unet.partitions)} partitions but the scheduler's t_cutoffs "
-            f"{cutoffs} make {len(cutoffs) + 1}; give the scheduler one cutoff between each "
-            "pair of partitions"
-        )
-    saved = unet.config.t_cutoffs
-    if saved is not None and [float(c) for c in saved] != cutoffs:
-        raise A2SBInputError(
-            f"the model was saved with t_cutoffs {list(saved)} but the scheduler has {cutoffs}; "
-            "the scheduler routes t to the partitions: make its t_cutoffs match the ranges the "
-            "partitions were trained on"
-        )
-
-
-def _model_input_channels(unet: torch.nn.Module) -> int:
-    """Input channels of a UNet, or of the partitions of a partitioned model."""
-    if isinstance(unet, A2SBPartitionedModel):
-        return unet.partitions[0].config.in_channels
-    return unet.config.in_channels
 
 
 def _resample_to_length(

@@ -51,8 +51,10 @@ class FrameBlocks:
     def get(self, start: int, stop: int) -> torch.Tensor:
         """Frames `[start, stop)`, which must all be stored."""
         first, last = start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES
-        joined = torch.cat([self.blocks[b] for b in range(first, last + 1)], dim=-1)
         offset = first * BLOCK_FRAMES
+        if first == last:
+            return self.blocks[first][..., start - offset : stop - offset]
+        joined = torch.cat([self.blocks[b] for b in range(first, last + 1)], dim=-1)
         return joined[..., start - offset : stop - offset]
 
     def drop_before(self, frame: int) -> None:
