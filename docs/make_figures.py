@@ -13,7 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from a2sb.evaluation import Condition, crossfaded_copy, degrade, spectral_band_replication
+from a2sb.evaluation import (
+    Condition,
+    crossfaded_copy,
+    degrade_for_condition,
+    spectral_band_replication,
+)
 from a2sb.spectrogram_pictures import spectrogram_png
 
 RATE = 44100
@@ -50,7 +55,9 @@ def figure(panels: list[tuple[str, np.ndarray]], name: str, **marks) -> None:
 def main() -> None:
     FIGURES.mkdir(exist_ok=True)
     music = bright_music()
-    degraded, info = degrade(music, RATE, Condition("bandwidth_extension", cutoff_hz=4000.0))
+    degraded, info = degrade_for_condition(
+        music, RATE, Condition("bandwidth_extension", cutoff_hz=4000.0)
+    )
     restored = spectral_band_replication(degraded, RATE, info)
     panels = [
         ("original", music),
@@ -58,7 +65,7 @@ def main() -> None:
         ("baseline:sbr (spectral band replication, not A2SB)", restored),
     ]
     figure(panels, "bandwidth_extension.png", cutoff_hz=4000.0)
-    degraded, info = degrade(music, RATE, Condition("inpainting", gap_s=0.5))
+    degraded, info = degrade_for_condition(music, RATE, Condition("inpainting", gap_s=0.5))
     crossfade = crossfaded_copy(degraded, RATE, info)
     panels = [
         ("original", music),

@@ -8,7 +8,7 @@ from a2sb.cli import build_parser
 from a2sb.cli.inputs import RestoreJob, plan_jobs
 from a2sb.cli.option_values import parse_cutoff, parse_gap, parse_time
 from a2sb.cli.restore_settings import settings_from_args
-from a2sb.cli.summary import FileResult, format_summary
+from a2sb.cli.summary import RestoreOutcome, format_summary
 from a2sb.errors import A2SBInputError
 
 
@@ -171,9 +171,9 @@ def test_contradicting_or_out_of_range_options_are_refused(options, message):
 
 def test_summary_lists_each_file_then_the_totals():
     results = [
-        FileResult("a.wav", "out/a.a2sb.wav", "restored", "cutoff 8000 Hz, 1.0 s"),
-        FileResult("b.wav", "out/b.a2sb.wav", "skipped", "out/b.a2sb.wav exists"),
-        FileResult("c.wav", "out/c.a2sb.wav", "failed", "cannot read c.wav"),
+        RestoreOutcome("a.wav", "out/a.a2sb.wav", "restored", "cutoff 8000 Hz, 1.0 s"),
+        RestoreOutcome("b.wav", "out/b.a2sb.wav", "skipped", "out/b.a2sb.wav exists"),
+        RestoreOutcome("c.wav", "out/c.a2sb.wav", "failed", "cannot read c.wav"),
     ]
     assert format_summary(results).splitlines() == [
         "restored  a.wav → out/a.a2sb.wav (cutoff 8000 Hz, 1.0 s)",

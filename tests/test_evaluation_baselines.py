@@ -11,7 +11,7 @@ from a2sb.evaluation.baselines import (
     spectral_band_replication,
 )
 from a2sb.evaluation.metrics import log_spectral_distance, magnitude_spectrogram
-from a2sb.evaluation.protocol import Condition, degrade, gap_frames
+from a2sb.evaluation.protocol import Condition, degrade_for_condition, gap_frames
 
 RATE = 44100
 MUSIC = synth_music(3 * RATE, seed=3)
@@ -35,7 +35,7 @@ def lsd_against_music(restored, **selection):
 )
 def test_each_baseline_keeps_the_shape_and_gives_finite_metrics(name, condition):
     stereo = synth_music(3 * RATE, channels=2, seed=4)
-    degraded, task_info = degrade(stereo, RATE, condition)
+    degraded, task_info = degrade_for_condition(stereo, RATE, condition)
     restored = BASELINES[name].restore(degraded, RATE, task_info)
     assert restored.shape == stereo.shape
     assert restored.dtype == np.float32
@@ -47,7 +47,7 @@ def test_each_baseline_keeps_the_shape_and_gives_finite_metrics(name, condition)
 
 @pytest.mark.parametrize("cutoff_hz", [4000, 8000])
 def test_sbr_beats_the_degraded_input_on_harmonic_music(cutoff_hz):
-    degraded, task_info = degrade(
+    degraded, task_info = degrade_for_condition(
         MUSIC, RATE, Condition("bandwidth_extension", cutoff_hz=cutoff_hz)
     )
     restored = spectral_band_replication(degraded, RATE, task_info)
@@ -56,7 +56,7 @@ def test_sbr_beats_the_degraded_input_on_harmonic_music(cutoff_hz):
 
 @pytest.mark.parametrize("gap_s", [0.3, 1.0])
 def test_crossfade_beats_silence_in_the_gap(gap_s):
-    degraded, task_info = degrade(MUSIC, RATE, Condition("inpainting", gap_s=gap_s))
+    degraded, task_info = degrade_for_condition(MUSIC, RATE, Condition("inpainting", gap_s=gap_s))
     frames = gap_frames(task_info.gaps, MUSIC.shape[-1], RATE)
     silent = BASELINES["silence"].restore(degraded, RATE, task_info)
     filled = crossfaded_copy(degraded, RATE, task_info)

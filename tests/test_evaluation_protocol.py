@@ -8,7 +8,7 @@ from a2sb.evaluation.metrics import frequency_bins, magnitude_spectrogram
 from a2sb.evaluation.protocol import (
     Condition,
     check_condition,
-    degrade,
+    degrade_for_condition,
     gap_frames,
     protocol_gaps,
     remove_band,
@@ -27,7 +27,7 @@ def band_power(waveform, above_hz=None, up_to_hz=None):
 @pytest.mark.parametrize("cutoff_hz", [4000, 8000, 12000])
 def test_bandwidth_degradation_has_no_energy_above_the_cutoff(cutoff_hz):
     noise = np.random.default_rng(0).standard_normal((1, RATE)).astype(np.float32) * 0.1
-    degraded, task_info = degrade(
+    degraded, task_info = degrade_for_condition(
         noise, RATE, Condition("bandwidth_extension", cutoff_hz=cutoff_hz)
     )
     assert degraded.shape == noise.shape
@@ -59,7 +59,7 @@ def test_audio_too_short_for_the_first_gap_is_refused():
 
 def test_inpainting_degradation_zeroes_exactly_the_gaps():
     music = synth_music(6 * RATE, seed=2)
-    degraded, task_info = degrade(music, RATE, Condition("inpainting", gap_s=0.5))
+    degraded, task_info = degrade_for_condition(music, RATE, Condition("inpainting", gap_s=0.5))
     assert task_info.task == "inpainting" and task_info.cutoff_hz is None
     assert task_info.gaps == ((2.25, 2.75),)
     start, end = round(2.25 * RATE), round(2.75 * RATE)

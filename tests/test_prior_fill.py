@@ -24,7 +24,7 @@ from a2sb.degradations import (
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation.baselines import crossfaded_copy, spectral_band_replication
 from a2sb.evaluation.metrics import magnitude_spectrogram
-from a2sb.evaluation.protocol import Condition, TaskInfo, degrade
+from a2sb.evaluation.protocol import Condition, TaskInfo, degrade_for_condition
 from a2sb.pipelines import A2SBPipeline
 from a2sb.representations import ComplexSTFT, FactorizedSTFT
 from a2sb.schedulers import I2SBScheduler
@@ -55,7 +55,9 @@ def band_level_db(audio: np.ndarray, low_hz: float, high_hz: float) -> float:
 
 def test_sbr_falls_18_db_per_octave_above_the_cutoff():
     noise = np.random.default_rng(0).standard_normal((1, 4 * RATE)).astype(np.float32)
-    degraded, task_info = degrade(noise, RATE, Condition("bandwidth_extension", cutoff_hz=4000))
+    degraded, task_info = degrade_for_condition(
+        noise, RATE, Condition("bandwidth_extension", cutoff_hz=4000)
+    )
     restored = spectral_band_replication(degraded, RATE, task_info)
     power = magnitude_spectrogram(torch.from_numpy(restored))[0, :, 4:-4].square().mean(dim=1)
     # the patch of W = 52 bins below bin 167 (0.9 · 4 kHz) repeats from bin 167 on; compare
@@ -70,7 +72,9 @@ def test_sbr_falls_18_db_per_octave_above_the_cutoff():
 
 def test_sbr_keeps_the_band_below_its_start_exactly():
     music = synth_music(2 * RATE, seed=3)
-    degraded, task_info = degrade(music, RATE, Condition("bandwidth_extension", cutoff_hz=4000))
+    degraded, task_info = degrade_for_condition(
+        music, RATE, Condition("bandwidth_extension", cutoff_hz=4000)
+    )
     restored = spectral_band_replication(degraded, RATE, task_info)
     # 0.9 · first missing bin 186 → bins from 167 on are replaced; the Hann main lobe spreads
     # the new band over two bins below them
@@ -163,7 +167,7 @@ def test_crossfade_with_audio_on_one_side_repeats_that_side():
 )
 def test_baselines_are_the_prior_decoded(baseline, condition):
     music = synth_music(3 * RATE, seed=1)
-    degraded, task_info = degrade(music, RATE, condition)
+    degraded, task_info = degrade_for_condition(music, RATE, condition)
     if condition.task == "inpainting":
         mask = inpainting_mask(STFT, task_info.gaps, music.shape[-1])
     else:
@@ -270,7 +274,9 @@ def test_prior_fill_with_a_zero_network_returns_the_prior(task, arguments, chann
 
 def test_zero_network_restores_the_band_like_the_sbr_baseline():
     audio = synth_music(2 * RATE, seed=8)
-    degraded, task_info = degrade(audio, RATE, Condition("bandwidth_extension", cutoff_hz=6000))
+    degraded, task_info = degrade_for_condition(
+        audio, RATE, Condition("bandwidth_extension", cutoff_hz=6000)
+    )
     restored = prior_pipeline()(degraded, RATE, cutoff_hz=6000, num_inference_steps=2).audios[0]
     baseline = spectral_band_replication(degraded, RATE, task_info)
     # above the cutoff the same copies; below it the pipeline keeps 0.9 f_c – f_c as it was

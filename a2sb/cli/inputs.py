@@ -63,7 +63,7 @@ def plan_jobs(inputs: list[str], output_dir: Path | None, output_format: str) ->
     jobs: list[RestoreJob] = []
     seen_inputs: dict[Path, Path] = {}
     for spec in inputs:
-        for found in find_audio_files(spec):
+        for found in find_input_files(spec):
             resolved = found.path.resolve()
             if resolved in seen_inputs:
                 continue
@@ -80,7 +80,7 @@ def output_path(input_path: Path, folder: Path, output_format: str) -> Path:
     return folder / f"{input_path.stem}{OUTPUT_TAG}.{output_format}"
 
 
-def find_audio_files(spec: str) -> list[FoundFile]:
+def find_input_files(spec: str) -> list[FoundFile]:
     """The audio files an input names: itself, those in a folder tree, or a glob's matches.
 
     A file named directly is taken whatever its extension (libsndfile reads more formats than

@@ -32,7 +32,7 @@ from a2sb.cli.devices import TORCH_DTYPES, process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
 from a2sb.cli.interruption import Interrupted
 from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
-from a2sb.cli.summary import FileResult, any_failed, format_interruption, format_summary
+from a2sb.cli.summary import RestoreOutcome, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
@@ -70,7 +70,7 @@ def restore_batch(args: argparse.Namespace) -> int:
     console = Console(args.quiet, state.process_index, state.num_processes)
     with state.split_between_processes(jobs) as own_jobs:
         own_jobs = list(own_jobs)
-    own_results: dict[RestoreJob, FileResult] = {}
+    own_results: dict[RestoreJob, RestoreOutcome] = {}
     try:
         with console.library_logs():
             restore_own_jobs(
@@ -97,7 +97,7 @@ def restore_own_jobs(
     device_kind: str,
     state: PartialState,
     console: Console,
-    results: dict[RestoreJob, FileResult],
+    results: dict[RestoreJob, RestoreOutcome],
 ) -> None:
     """Restore this process's jobs into `results`, loading the model only if some output is
     missing; an interruption leaves in `results` the files finished before it.
@@ -185,7 +185,7 @@ def restore_one_file(
     settings: RestoreSettings,
     header: AudioHeader | None,
     console: Console,
-) -> FileResult:
+) -> RestoreOutcome:
     """Restore one file (`restore_file` writes it through a hidden partial file, renamed once
     complete).
 
@@ -210,10 +210,10 @@ def restore_one_file(
     except Exception as error:  # any failure is this file's result; the batch goes on
         reason = failure_reason(error, settings)
         console.say(f"failed: {job.input_path}: {reason}")
-        return FileResult(str(job.input_path), str(output_path), "failed", reason)
+        return RestoreOutcome(str(job.input_path), str(output_path), "failed", reason)
     cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
     elapsed = f"{time.monotonic() - started:.1f} s"
-    return FileResult(str(job.input_path), str(output_path), "restored", cutoff + elapsed)
+    return RestoreOutcome(str(job.input_path), str(output_path), "restored", cutoff + elapsed)
 
 
 def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreSettings) -> None:
@@ -232,9 +232,9 @@ def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreS
     )
 
 
-def skipped_result(job: RestoreJob) -> FileResult:
+def skipped_result(job: RestoreJob) -> RestoreOutcome:
     """The result of a file whose output exists (without `--overwrite`)."""
-    return FileResult(
+    return RestoreOutcome(
         str(job.input_path),
         str(job.output_path),
         "skipped",

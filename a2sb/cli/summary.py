@@ -11,7 +11,7 @@ STATUSES: tuple[FileStatus, ...] = ("restored", "skipped", "failed")
 
 
 @dataclass(frozen=True)
-class FileResult:
+class RestoreOutcome:
     """The outcome of one file.
 
     Attributes:
@@ -27,14 +27,14 @@ class FileResult:
     detail: str
 
 
-def format_result(result: FileResult) -> str:
+def format_result(result: RestoreOutcome) -> str:
     """One line: `restored  in.wav → out.a2sb.wav (cutoff 8000 Hz, 12.3 s)`."""
     if result.status == "restored":
         return f"restored  {result.input_path} → {result.output_path} ({result.detail})"
     return f"{result.status:<9} {result.input_path}: {result.detail}"
 
 
-def format_summary(results: list[FileResult]) -> str:
+def format_summary(results: list[RestoreOutcome]) -> str:
     """A line per file, then the totals: `3 files: 1 restored, 1 skipped, 1 failed`."""
     counts = Counter(result.status for result in results)
     totals = ", ".join(f"{counts[status]} {status}" for status in STATUSES)
@@ -43,12 +43,12 @@ def format_summary(results: list[FileResult]) -> str:
     return "\n".join([*lines, f"{len(results)} {noun}: {totals}"])
 
 
-def any_failed(results: list[FileResult]) -> bool:
+def any_failed(results: list[RestoreOutcome]) -> bool:
     """Whether the run must end with exit code 1."""
     return any(result.status == "failed" for result in results)
 
 
-def format_interruption(results: list[FileResult], total: int) -> str:
+def format_interruption(results: list[RestoreOutcome], total: int) -> str:
     """`interrupted: 3 of 7 files restored; rerun to continue`, counting as restored the files
     whose result exists (restored now, or skipped as restored before)."""
     counts = Counter(result.status for result in results)

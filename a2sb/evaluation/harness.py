@@ -38,7 +38,7 @@ from a2sb.evaluation.protocol import (
     Restorer,
     TaskInfo,
     check_condition,
-    degrade,
+    degrade_for_condition,
     gap_frames,
 )
 from a2sb.evaluation.visqol import visqol_api, visqol_moslqo
@@ -282,7 +282,7 @@ def _restore_and_score(
     visqol: bool,
 ) -> FileScores:
     """Degrade `reference` `[channels, samples]`, restore it (timed), and score the result."""
-    degraded, task_info = degrade(reference, EVALUATION_RATE, condition)
+    degraded, task_info = degrade_for_condition(reference, EVALUATION_RATE, condition)
     start = time.perf_counter()
     restored = np.asarray(restorer(degraded, EVALUATION_RATE, task_info), dtype=np.float32)
     seconds = time.perf_counter() - start

@@ -158,7 +158,7 @@ def zero_gaps(
     return degraded
 
 
-def degrade(
+def degrade_for_condition(
     waveform: np.ndarray, sampling_rate: int, condition: Condition
 ) -> tuple[np.ndarray, TaskInfo]:
     """The degraded input of `condition` and what the restorer is told about it.

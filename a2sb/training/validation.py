@@ -152,7 +152,7 @@ def restoration_scores(
         validation_set.waveforms[:clips], validation_set.bandwidth_hz[:clips], strict=True
     ):
         reference = waveform[None].cpu().numpy()
-        degraded, info = protocol.degrade(reference, rate, condition)
+        degraded, info = protocol.degrade_for_condition(reference, rate, condition)
         restored = restore(degraded, rate, info)
         bandwidth = float(bandwidth_hz) if torch.isfinite(bandwidth_hz) else rate / 2
         scores = score(reference, restored, condition, info, bandwidth)
