@@ -259,10 +259,18 @@ class A2SBPipeline(DiffusionPipeline):
             bit_depth: "16", "24" or "32f" (wav only).
             clip_mode: integer outputs peaking above full scale are "rescale"d by 1 / peak
                 (the default), "clamp"ed, or refused ("error"); see `a2sb.full_scale`.
-            task, cutoff_hz, gaps, num_inference_steps, generator, window_schedule,
-            window_frames, hop_frames, window_batch_size, share_noise_across_channels,
-            output_sampling_rate, fill: as for `__call__` (the cutoff is detected from a
-                first, streamed reading of the file).
+            task: as for `__call__`.
+            cutoff_hz: as for `__call__`; None detects it from a first, streamed reading.
+            gaps: as for `__call__`, within the file's duration.
+            num_inference_steps: as for `__call__`.
+            generator: as for `__call__`: the same seed gives `__call__`'s result.
+            window_schedule: as for `__call__`.
+            window_frames: as for `__call__`.
+            hop_frames: as for `__call__`.
+            window_batch_size: as for `__call__`.
+            share_noise_across_channels: as for `__call__`.
+            output_sampling_rate: as for `__call__` (None: 44.1 kHz).
+            fill: as for `__call__`.
 
         Returns:
             `A2SBPipelineOutput` with `audios=None` (the audio is in the file), the output's

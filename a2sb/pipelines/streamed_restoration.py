@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -189,7 +190,7 @@ class AudioProgress:
         **tqdm_options: the pipeline's progress bar configuration (`disable`, `desc`, …).
     """
 
-    def __init__(self, total_seconds: float, **tqdm_options) -> None:
+    def __init__(self, total_seconds: float, **tqdm_options: Any) -> None:
         options = {"bar_format": "{desc}{percentage:3.0f}%|{bar}| {postfix}", **tqdm_options}
         self.bar = tqdm(total=total_seconds, **options)
         self.total_seconds = total_seconds
