@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "a2sb"
 
 LAYERS = [
     ["errors"],
-    ["atomic_output", "full_scale", "sampling_names"],
+    ["atomic_output", "full_scale", "sampling_names", "tasks"],
     ["", "notices", "audio", "cutoff_detection"],
     ["audio_files", "audio_stream"],
     ["representations"],

@@ -14,20 +14,13 @@ from typing import TYPE_CHECKING
 
 from a2sb.cli.option_values import DEVICES
 from a2sb.errors import A2SBInputError
+from a2sb.tasks import TASK_NAMES
 
 if TYPE_CHECKING:
-    from a2sb.evaluation import Condition, Restorer, Task
+    from a2sb.evaluation import Condition, Restorer
+    from a2sb.tasks import Task
 
 BASELINE_PREFIX = "baseline:"
-
-TASK_NAMES: dict[str, Task] = {
-    "bandwidth-extension": "bandwidth_extension",
-    "bandwidth_extension": "bandwidth_extension",
-    "bwe": "bandwidth_extension",
-    "inpainting": "inpainting",
-    "inpaint": "inpainting",
-}
-"""What `--task` accepts, and the task each name means."""
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

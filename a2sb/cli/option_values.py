@@ -73,14 +73,6 @@ def parse_cutoff(text: str) -> float | None:
     return float(number) * (1000 if kilo else 1)
 
 
-TASK_NAMES = {
-    "bandwidth-extension": "bandwidth_extension",
-    "bwe": "bandwidth_extension",
-    "inpainting": "inpainting",
-    "inpaint": "inpainting",
-}
-"""`--task` spellings and the pipeline task each names."""
-
 DEVICES = ("auto", "cuda", "mps", "cpu")
 """What `--device` accepts; "auto" takes this process's GPU, else MPS, else the CPU
 (`a2sb.cli.devices.resolve_device_kind`)."""

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from a2sb.cli.option_values import TASK_NAMES
 from a2sb.full_scale import CLIP_MODES
 from a2sb.sampling_names import SAMPLER_NAMES, WINDOW_SCHEDULES
+from a2sb.tasks import TASK_NAMES
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 

@@ -11,13 +11,14 @@ from typing import Any
 import torch
 
 from a2sb.audio import BitDepth
-from a2sb.cli.option_values import TASK_NAMES, parse_cutoff, parse_gap
+from a2sb.cli.option_values import parse_cutoff, parse_gap
 from a2sb.degradations import check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
+from a2sb.tasks import TASK_NAMES
 
 MODEL_SAMPLING_RATE = 44100
 """The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""

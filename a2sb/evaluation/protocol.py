@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import torch
@@ -20,8 +19,7 @@ from a2sb.audio import resample
 from a2sb.degradations import inpainting_mask
 from a2sb.errors import A2SBInputError
 from a2sb.representations import ComplexSTFT
-
-Task = Literal["bandwidth_extension", "inpainting"]
+from a2sb.tasks import Task
 
 BANDWIDTH_EXTENSION_CUTOFFS_HZ = (4000.0, 8000.0, 12000.0)
 """Cutoffs of the paper's bandwidth-extension evaluation."""

@@ -44,7 +44,6 @@ from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
 from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames, tile_frames
 from a2sb.pipelines.pipeline_checks import (
-    Task,
     check_call_arguments,
     check_fill_matches,
     check_partitions,
@@ -55,6 +54,7 @@ from a2sb.pipelines.streamed_restoration import AudioProgress, BridgeParts, rest
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
+from a2sb.tasks import Task
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ naming the fix."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
@@ -15,9 +15,8 @@ from a2sb.models import A2SBPartitionedModel
 from a2sb.sampling_names import WINDOW_SCHEDULES
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
+from a2sb.tasks import TASKS
 
-Task = Literal["bandwidth_extension", "inpainting"]
-TASKS = ("bandwidth_extension", "inpainting")
 OUTPUT_TYPES = ("np", "pt", "latent")
 
 RELEASE_SAMPLING = {"num_inference_steps": 49, "window_schedule": "overlap"}
