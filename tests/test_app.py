@@ -8,6 +8,7 @@ tests are skipped, except in CI (`CI=true`), where they fail.
 """
 
 import os
+import re
 import shutil
 import socket
 import sys
@@ -125,7 +126,9 @@ def test_page_restores_an_upload_and_shows_the_result_and_the_picture(page, file
     page.keyboard.press("Enter")
     page.locator("#a2sb-restore").click()
 
-    page.locator("#a2sb-result").get_by_text("steps × windows").first.wait_for()  # progress
+    page.locator("#a2sb-result").get_by_text(
+        re.compile(r"restored \d\d:\d\d / \d\d:\d\d")
+    ).first.wait_for()
 
     page.locator("#a2sb-status").get_by_text("Restored with").wait_for()
     result = page.locator("#a2sb-result")

@@ -142,9 +142,9 @@ def test_progress_is_shown_in_seconds_of_audio():
     progress = AudioProgress(3671.0, file=None, disable=False, mininterval=0)
     with progress:
         progress.advance(750.0)
-        postfix = progress.bar.postfix
-    assert postfix.startswith("restored 12:30 / 1:01:11 at ")
-    assert postfix.endswith("× real time")
+        line = progress.bar.desc
+    assert line.startswith("restored 12:30 / 1:01:11 at ")
+    assert line.endswith("× real time")
 
 
 def test_restore_file_returns_no_audio_and_writes_the_input_length(tmp_path):

@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="precision of the models (default fp32)",
     )
     # The page never unpickles: released checkpoints load weights-only, or not at all.
-    parser.set_defaults(run=run, trust_checkpoint=False, quiet=False)
+    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

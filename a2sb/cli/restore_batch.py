@@ -36,7 +36,6 @@ from a2sb.cli.summary import RestoreOutcome, any_failed, format_interruption, fo
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
-from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.schedulers.samplers import describe_sampler, with_sampler
 from a2sb.spectrogram_pictures import picture_path, save_restoration_picture
 
@@ -60,22 +59,20 @@ def restore_batch(args: argparse.Namespace) -> int:
         number when interrupted.
     """
     settings = settings_from_args(args)
-    jobs = plan_jobs(args.inputs, args.output_dir, args.output_format)
+    jobs = plan_jobs(settings.inputs, settings.output_dir, settings.output_format)
     headers = {job.input_path: read_header(job.input_path) for job in jobs}
     if settings.task == "inpainting":
         check_gaps_inside_files(settings.gaps, headers)
-    device_kind = resolve_device_kind(args.device, parse_flag_from_env("ACCELERATE_USE_CPU"))
+    device_kind = resolve_device_kind(settings.device, parse_flag_from_env("ACCELERATE_USE_CPU"))
 
     state = PartialState(cpu=device_kind == "cpu")
-    console = Console(args.quiet, state.process_index, state.num_processes)
+    console = Console(settings.quiet, state.process_index, state.num_processes)
     with state.split_between_processes(jobs) as own_jobs:
         own_jobs = list(own_jobs)
     own_results: dict[RestoreJob, RestoreOutcome] = {}
     try:
         with console.library_logs():
-            restore_own_jobs(
-                own_jobs, args, settings, headers, device_kind, state, console, own_results
-            )
+            restore_own_jobs(own_jobs, settings, headers, device_kind, state, console, own_results)
     except Interrupted as interruption:  # each process says how far it got; rerunning continues
         line = format_interruption(list(own_results.values()), len(own_jobs))
         print(f"a2sb: {console.prefix}{line}", file=sys.stderr, flush=True)
@@ -91,7 +88,6 @@ def restore_batch(args: argparse.Namespace) -> int:
 
 def restore_own_jobs(
     jobs: list[RestoreJob],
-    args: argparse.Namespace,
     settings: RestoreSettings,
     headers: dict[Path, AudioHeader | None],
     device_kind: str,
@@ -108,7 +104,7 @@ def restore_own_jobs(
     results.update({job: skipped_result(job) for job in jobs if job not in pending})
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
-        pipeline = load_pipeline(args, device, console) if pending else None
+        pipeline = load_pipeline(settings, device, console) if pending else None
     if pipeline is not None:
         use_sampler(pipeline, settings, console)
     with _file_progress(pending, console) as progress:  # closed (its line ended) if interrupted
@@ -140,18 +136,20 @@ def check_gaps_inside_files(
             raise A2SBInputError(f"{path}: {error}, or leave this file out") from error
 
 
-def load_pipeline(args: argparse.Namespace, device: torch.device, console: Console) -> A2SBPipeline:
+def load_pipeline(
+    settings: RestoreSettings, device: torch.device, console: Console
+) -> A2SBPipeline:
     """The pipeline of `--model` on `device`, its progress bar set for this process."""
-    model = args.model or BUNDLED_MODEL_NAME
-    console.say(f"loading {model} on {device} ({args.dtype})")
-    if args.quiet:
+    model = settings.model
+    console.say(f"loading {model} on {device} ({settings.dtype})")
+    if settings.quiet:
         diffusers_logging.disable_progress_bar()
     try:
         pipeline = A2SBPipeline.from_pretrained(
             model,
-            release_variant=args.release_variant,
-            trust_checkpoint=args.trust_checkpoint,
-            dtype=TORCH_DTYPES[args.dtype],
+            release_variant=settings.release_variant,
+            trust_checkpoint=settings.trust_checkpoint,
+            dtype=TORCH_DTYPES[settings.dtype],
         )
     except OSError as error:
         reason = str(error).strip().splitlines()[0]
@@ -161,8 +159,7 @@ def load_pipeline(args: argparse.Namespace, device: torch.device, console: Conso
         ) from error
     pipeline.to(device)
     pipeline.set_progress_bar_config(
-        desc=f"{console.prefix}steps × windows",
-        unit="window",
+        desc=console.prefix,
         leave=False,
         position=2 * console.process_index + 1,
         disable=console.quiet,

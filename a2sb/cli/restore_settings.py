@@ -45,6 +45,15 @@ class RestoreSettings:
         clip_mode: integer outputs above full scale: "rescale", "clamp" or "error".
         overwrite: restore again files whose output exists.
         spectrogram: also write the before/after picture beside each result.
+        inputs: the files, folders and globs to restore, as given.
+        output_dir: where results go; None puts each beside its input.
+        output_format: "wav" or "flac".
+        model: the model to load: a folder, a Hub id or the bundled model's name.
+        release_variant: for the released model: "twosplit" or "onesplit".
+        trust_checkpoint: unpickle a released checkpoint fully if it must.
+        dtype: "fp32", "bf16" or "fp16".
+        device: "auto", "cuda", "mps" or "cpu".
+        quiet: no progress bars or information lines.
     """
 
     task: str
@@ -63,6 +72,15 @@ class RestoreSettings:
     clip_mode: ClipMode = "rescale"
     overwrite: bool = False
     spectrogram: bool = False
+    inputs: list[str] = field(default_factory=list)
+    output_dir: str | None = None
+    output_format: str = "wav"
+    model: str = BUNDLED_MODEL_NAME
+    release_variant: str = "twosplit"
+    trust_checkpoint: bool = False
+    dtype: str = "fp32"
+    device: str = "auto"
+    quiet: bool = False
 
     def pipeline_arguments(self, seed: int, input_rate: int | None) -> dict[str, Any]:
         """Keyword arguments of `A2SBPipeline.__call__` for one file.
@@ -105,7 +123,8 @@ class RestoreSettings:
 
 
 def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
-    """Check the options of `a2sb restore` and gather them.
+    """Check the options of `a2sb restore` and gather them: the one object everything after
+    the parser reads.
 
     The task defaults to inpainting when gaps are given, else bandwidth extension.
 
@@ -168,6 +187,15 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         clip_mode=args.clip_mode,
         overwrite=args.overwrite,
         spectrogram=args.spectrogram,
+        inputs=list(args.inputs),
+        output_dir=args.output_dir,
+        output_format=args.output_format,
+        model=args.model or BUNDLED_MODEL_NAME,
+        release_variant=args.release_variant,
+        trust_checkpoint=args.trust_checkpoint,
+        dtype=args.dtype,
+        device=args.device,
+        quiet=args.quiet,
     )
 
 

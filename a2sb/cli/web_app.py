@@ -31,7 +31,7 @@ from a2sb.cli.page_restoration import (
     PageRestorer,
 )
 from a2sb.cli.restore_batch import load_pipeline
-from a2sb.cli.restore_settings import check_model_source
+from a2sb.cli.restore_settings import RestoreSettings, check_model_source
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
@@ -246,7 +246,16 @@ def load_models(args: argparse.Namespace) -> dict[str, A2SBPipeline]:
     with console.library_logs():
         return {
             name: load_pipeline(
-                argparse.Namespace(**{**vars(args), "model": name}), device, console
+                RestoreSettings(
+                    task="bandwidth_extension",
+                    cutoff_hz=None,
+                    model=name,
+                    release_variant=args.release_variant,
+                    dtype=args.dtype,
+                    device=args.device,
+                ),
+                device,
+                console,
             )
             for name in names
         }

@@ -187,26 +187,30 @@ class AudioProgress:
 
     Args:
         total_seconds: the duration of the audio.
-        **tqdm_options: the pipeline's progress bar configuration (`disable`, `desc`, …).
+        **tqdm_options: the pipeline's progress bar configuration (`disable`, `position`, …);
+            its `desc` prefixes the line.
     """
 
     def __init__(self, total_seconds: float, **tqdm_options: Any) -> None:
-        options = {"bar_format": "{desc}{percentage:3.0f}%|{bar}| {postfix}", **tqdm_options}
-        self.bar = tqdm(total=total_seconds, **options)
+        self.prefix = tqdm_options.pop("desc", "") or ""
         self.total_seconds = total_seconds
         self.done_seconds = 0.0
         self.started = time.monotonic()
+        options = {"bar_format": "{desc} {percentage:3.0f}%|{bar}|", **tqdm_options}
+        self.bar = tqdm(total=total_seconds, desc=self._line(), **options)
 
     def advance(self, seconds: float) -> None:
         """Count `seconds` more of restored audio."""
         self.done_seconds += seconds
-        speed = self.done_seconds / max(time.monotonic() - self.started, 1e-9)
-        self.bar.set_postfix_str(
-            f"restored {_clock(self.done_seconds)} / {_clock(self.total_seconds)} at "
-            f"{speed:.2g}× real time",
-            refresh=False,
-        )
+        self.bar.set_description_str(self._line(), refresh=False)
         self.bar.update(seconds)
+
+    def _line(self) -> str:
+        line = f"{self.prefix}restored {_clock(self.done_seconds)} / {_clock(self.total_seconds)}"
+        if self.done_seconds:
+            speed = self.done_seconds / max(time.monotonic() - self.started, 1e-9)
+            line += f" at {speed:.2g}× real time"
+        return line
 
     def __enter__(self) -> AudioProgress:
         return self
