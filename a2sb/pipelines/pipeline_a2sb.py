@@ -19,12 +19,10 @@ from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 from a2sb.atomic_output import check_writable
 from a2sb.audio import (
     BitDepth,
-    check_waveform,
     ensure_not_input,
-    resample,
     to_mono,
 )
-from a2sb.audio_stream import AudioReader, StreamResampler, streamed_output
+from a2sb.audio_stream import AudioReader
 from a2sb.cutoff_detection import detect_cutoff, detect_cutoff_streamed
 from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill, check_cutoff
 from a2sb.errors import A2SBInputError
@@ -43,14 +41,20 @@ from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pi
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
 from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames, tile_frames
+from a2sb.pipelines.pipeline_audio import batch_at_rate, resampled_to_length
 from a2sb.pipelines.pipeline_checks import (
     check_call_arguments,
     check_fill_matches,
     check_partitions,
     checked_sampling_defaults,
+    detected_cutoff,
     model_input_channels,
 )
-from a2sb.pipelines.streamed_restoration import AudioProgress, BridgeParts, restore_stream
+from a2sb.pipelines.streamed_restoration import (
+    BridgeParts,
+    StreamedOutput,
+    restore_file_stream,
+)
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
@@ -317,34 +321,16 @@ class A2SBPipeline(DiffusionPipeline):
                 window_batch_size,
             )
             output_rate = output_sampling_rate or model_rate
-            output_samples = round(reader.input_samples * output_rate / reader.input_rate)
-            resampler = StreamResampler(model_rate, output_rate, channels, output_samples)
-            progress = AudioProgress(
-                reader.samples / model_rate, **getattr(self, "_progress_bar_config", {})
+            restore_file_stream(
+                BridgeParts(self.representation, self.endpoint_fill, self.scheduler, self._model),
+                reader,
+                StreamedOutput(output_path, output_rate, bit_depth, clip_mode),
+                region,
+                padded_frames(region.frames, window_frames, hop_frames, window_schedule),
+                plan,
+                noise,
+                getattr(self, "_progress_bar_config", {}),
             )
-            with (
-                streamed_output(output_path, output_rate, channels, bit_depth, clip_mode) as out,
-                progress,
-            ):
-
-                def write(block: np.ndarray) -> None:
-                    out.write(resampler.process(block))
-                    progress.advance(block.shape[-1] / model_rate)
-
-                restore_stream(
-                    BridgeParts(
-                        self.representation, self.endpoint_fill, self.scheduler, self._model
-                    ),
-                    reader.blocks(),
-                    reader.samples,
-                    channels,
-                    region,
-                    padded_frames(region.frames, window_frames, hop_frames, window_schedule),
-                    plan,
-                    noise,
-                    write,
-                )
-                out.write(resampler.finish())
         return A2SBPipelineOutput(audios=None, sampling_rate=output_rate, cutoff_hz=cutoffs)
 
     @torch.no_grad()
@@ -417,7 +403,7 @@ class A2SBPipeline(DiffusionPipeline):
             self.unet.size_multiple,
         )
         check_fill_matches(self.endpoint_fill.fill, fill)
-        waveforms = self._to_model_rate(audio, sampling_rate)
+        waveforms = batch_at_rate(audio, sampling_rate, self.representation.sampling_rate)
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
         flat = torch.from_numpy(waveforms.reshape(items * channels, samples))
@@ -477,7 +463,7 @@ class A2SBPipeline(DiffusionPipeline):
         else:
             audios = self._to_waveform(restored, dc_row, samples, items, channels)
             output_samples = round(input_samples * output_rate / sampling_rate)
-            audios = _resample_to_length(
+            audios = resampled_to_length(
                 audios, self.representation.sampling_rate, output_rate, output_samples
             )
             audios = audios if output_type == "pt" else audios.numpy()
@@ -527,33 +513,6 @@ class A2SBPipeline(DiffusionPipeline):
             output = self.unet(windows, timesteps).sample
         return output.to(device="cpu", dtype=torch.float32)
 
-    def _to_model_rate(self, audio: np.ndarray | torch.Tensor, sampling_rate: int) -> np.ndarray:
-        """Validate the input and bring it to `[batch, channels, samples]` float32 at 44.1 kHz."""
-        if isinstance(audio, torch.Tensor):
-            audio = audio.detach().cpu().float().numpy()
-        audio = np.asarray(audio, dtype=np.float32)
-        if audio.ndim == 1:
-            audio = audio[None, None]
-        elif audio.ndim == 2:
-            audio = audio[None]
-        elif audio.ndim != 3:
-            raise A2SBInputError(
-                f"audio has shape {audio.shape}; pass [samples], [channels, samples] or "
-                "[batch, channels, samples]"
-            )
-        if (
-            isinstance(sampling_rate, bool)
-            or not isinstance(sampling_rate, int)
-            or sampling_rate <= 0
-        ):
-            raise A2SBInputError(
-                f"sampling_rate={sampling_rate!r} must be a positive integer (samples per second)"
-            )
-        for item in audio:
-            check_waveform(item, name="the input audio")
-        model_rate = self.representation.sampling_rate
-        return np.stack([resample(item, sampling_rate, model_rate) for item in audio])
-
     def _cutoffs(
         self, waveforms: np.ndarray, input_rate: int, cutoff_hz: float | None
     ) -> list[float]:
@@ -562,7 +521,7 @@ class A2SBPipeline(DiffusionPipeline):
             check_cutoff(cutoff_hz, min(input_rate, self.representation.sampling_rate))
             return [float(cutoff_hz)] * len(waveforms)
         rate = self.representation.sampling_rate
-        return [_detected_cutoff(detect_cutoff(to_mono(item), rate)) for item in waveforms]
+        return [detected_cutoff(detect_cutoff(to_mono(item), rate)) for item in waveforms]
 
     def _file_cutoff(self, reader: AudioReader, cutoff_hz: float | None) -> float:
         """The cutoff of a file: checked when given, else detected from a streamed reading."""
@@ -570,7 +529,7 @@ class A2SBPipeline(DiffusionPipeline):
             check_cutoff(cutoff_hz, min(reader.input_rate, self.representation.sampling_rate))
             return float(cutoff_hz)
         mono_blocks = (to_mono(block) for block in reader.blocks())
-        return _detected_cutoff(detect_cutoff_streamed(mono_blocks, reader.target_rate))
+        return detected_cutoff(detect_cutoff_streamed(mono_blocks, reader.target_rate))
 
     def _to_waveform(
         self,
@@ -583,30 +542,6 @@ class A2SBPipeline(DiffusionPipeline):
         """Decode with the input's own DC row: `[items, channels, samples]` at 44.1 kHz."""
         waveform = self.representation.decode(restored, samples, dc_row=dc_row)
         return waveform.reshape(items, channels, samples)
-
-
-def _resample_to_length(
-    waveform: torch.Tensor, model_rate: int, rate: int, length: int
-) -> torch.Tensor:
-    """`[items, channels, samples]` at `model_rate` → at `rate`, exactly `length` samples long
-    (the input's duration; a resampler's rounding is cropped or padded away)."""
-    if rate != model_rate:
-        resampled = [resample(item, model_rate, rate) for item in waveform.numpy()]
-        waveform = torch.from_numpy(np.stack(resampled))
-    waveform = waveform[..., :length]
-    return torch.nn.functional.pad(waveform, (0, length - waveform.shape[-1]))
-
-
-def _detected_cutoff(detected: float | None) -> float:
-    """A detected cutoff, logged; None (the spectrum reaches Nyquist) is refused."""
-    if detected is None:
-        raise A2SBInputError(
-            "no cutoff found: the input's spectrum reaches the Nyquist frequency, so there is no "
-            "missing band to re-create; give the cutoff explicitly (cutoff_hz / --cutoff HZ) to "
-            "replace the band above it"
-        )
-    logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
-    return detected
 
 
 def _first_line(error: Exception) -> str:

@@ -4,6 +4,7 @@ naming the fix."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,8 @@ from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
 from a2sb.tasks import TASKS
 
 OUTPUT_TYPES = ("np", "pt", "latent")
+
+logger = logging.getLogger(__name__)
 
 RELEASE_SAMPLING = {"num_inference_steps": 49, "window_schedule": "overlap"}
 """The released sampler's settings: what a pipeline saved without its own defaults uses."""
@@ -122,3 +125,15 @@ def model_input_channels(unet: torch.nn.Module) -> int:
     if isinstance(unet, A2SBPartitionedModel):
         return unet.partitions[0].config.in_channels
     return unet.config.in_channels
+
+
+def detected_cutoff(detected: float | None) -> float:
+    """A detected cutoff, logged; None (the spectrum reaches Nyquist) is refused."""
+    if detected is None:
+        raise A2SBInputError(
+            "no cutoff found: the input's spectrum reaches the Nyquist frequency, so there is no "
+            "missing band to re-create; give the cutoff explicitly (cutoff_hz / --cutoff HZ) to "
+            "replace the band above it"
+        )
+    logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
+    return detected

@@ -12,6 +12,7 @@ row), so the streamed result is `A2SBPipeline.__call__`'s on the whole file.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,7 +22,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from a2sb.audio import BitDepth
+from a2sb.audio_stream import AudioReader, StreamResampler, streamed_output
 from a2sb.degradations import EndpointFill
+from a2sb.full_scale import ClipMode
 from a2sb.pipelines.bridge_sampling import ModelFn, SamplingPlan
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
@@ -180,6 +184,66 @@ def restore_stream(
     sample(endpoints.push(spectra.finish(), last=True))
     decode(sampler.finish())
     write(decoder.finish().numpy())
+
+
+@dataclass(frozen=True)
+class StreamedOutput:
+    """Where and how a streamed restoration is written."""
+
+    path: str | os.PathLike
+    sampling_rate: int
+    bit_depth: BitDepth = "16"
+    clip_mode: ClipMode = "rescale"
+
+
+def restore_file_stream(
+    parts: BridgeParts,
+    reader: AudioReader,
+    output: StreamedOutput,
+    region: MissingRegion,
+    padded_frames: int,
+    plan: SamplingPlan,
+    noise: KeyedNoise,
+    progress_options: dict[str, Any],
+) -> None:
+    """Restore the file of `reader` into `output`: read, restore, resample to the output's rate
+    and write block by block, through the partial file renamed at the end (`streamed_output`).
+
+    Args:
+        parts: the pipeline's representation, fill, sampler and network.
+        reader: the input, read at the representation's rate.
+        output: the result's path, rate, bit depth and clip mode.
+        region: what is missing.
+        padded_frames: the frames the windows tile.
+        plan: the loop's settings (one item).
+        noise: the keyed noise of the restoration.
+        progress_options: the pipeline's progress bar configuration.
+    """
+    model_rate = parts.representation.sampling_rate
+    channels = reader.channels
+    output_samples = round(reader.input_samples * output.sampling_rate / reader.input_rate)
+    resampler = StreamResampler(model_rate, output.sampling_rate, channels, output_samples)
+    writing = streamed_output(
+        output.path, output.sampling_rate, channels, output.bit_depth, output.clip_mode
+    )
+    with writing as writer, AudioProgress(reader.samples / model_rate, **progress_options) as bar:
+
+        def write(block: np.ndarray) -> None:
+            writer.write(resampler.process(block))
+            bar.advance(block.shape[-1] / model_rate)
+
+        restore_stream(
+            parts,
+            reader.blocks(),
+            reader.samples,
+            channels,
+            region,
+            padded_frames,
+            plan,
+            noise,
+            write,
+        )
+        writer.write(resampler.finish())
 
 
 class AudioProgress:
