@@ -72,6 +72,22 @@ def test_a_model_rerun_with_other_steps_does_not_resume(data_folder, tmp_path, m
     assert "'steps': 25" in capsys.readouterr().err
 
 
+def test_a_model_without_steps_samples_with_its_own_default(data_folder, tmp_path, monkeypatch):
+    received = []
+
+    def loader(model_spec, task, device, num_inference_steps, *settings):
+        received.append(num_inference_steps)
+        return lambda degraded, sampling_rate, task_info: degraded
+
+    monkeypatch.setattr(evaluate_command, "load_restorer", loader)
+    argv = ["evaluate", "--model", "my-model", "--data", str(data_folder), "--task", "bwe"]
+    argv += ["--cutoffs", "4000", "--limit", "1", "--output", str(tmp_path / "r.json")]
+    assert main(argv) == 0
+    assert received == [None]  # the pipeline then takes its sampling_defaults
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["settings"]["steps"] == "model default"
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

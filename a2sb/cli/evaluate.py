@@ -72,7 +72,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="where the model and the metrics run; default auto: the GPU, else MPS, else the CPU",
     )
     parser.add_argument(
-        "--steps", type=int, default=49, help="model: network calls per restoration (%(default)s)"
+        "--steps",
+        type=int,
+        help="model: network calls per restoration (default: the model's own, 49 for the release)",
     )
     parser.add_argument("--seed", type=int, default=0, help="model: noise seed (%(default)s)")
     parser.add_argument(
@@ -90,7 +92,7 @@ def load_restorer(
     model_spec: str,
     task: Task,
     device: str = "cpu",
-    num_inference_steps: int = 49,
+    num_inference_steps: int | None = None,
     seed: int = 0,
     window_batch_size: int = 4,
 ) -> Restorer:
@@ -101,7 +103,7 @@ def load_restorer(
             the release's checkpoints).
         task: the task it will restore.
         device: where a model runs.
-        num_inference_steps: a model's network calls per restoration.
+        num_inference_steps: a model's network calls per restoration; None: its own default.
         seed: a model's noise seed.
         window_batch_size: a model's windows per call.
 
@@ -194,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         progress_bar=True,
         restorer_settings=None
         if args.model.startswith(BASELINE_PREFIX)
-        else {"steps": args.steps, "seed": args.seed},
+        else {"steps": args.steps or "model default", "seed": args.seed},
     )
     print(format_table({args.model: summarize(results, conditions)}))
     print(TABLE_NOTE)
