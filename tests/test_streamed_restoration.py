@@ -8,9 +8,10 @@ import torch
 from fakes import micro_unet
 from synth import synth_music
 
+from a2sb import audio_stream
 from a2sb.audio import load_audio, save_audio
 from a2sb.errors import A2SBInputError
-from a2sb.pipelines import A2SBPipeline, streamed_restoration
+from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.streamed_restoration import AudioProgress
 from a2sb.schedulers import DBIMScheduler, I2SBScheduler
 
@@ -44,7 +45,7 @@ def streamed_and_in_memory(tmp_path, audio, rate, pipe, **arguments):
 @pytest.fixture
 def small_read_blocks(monkeypatch):
     """Read 3001 samples at a time: blocks that divide neither the hop nor the length."""
-    monkeypatch.setattr(streamed_restoration, "READ_BLOCK_SAMPLES", 3001)
+    monkeypatch.setattr(audio_stream, "BLOCK_SAMPLES", 3001)
 
 
 @pytest.mark.parametrize("schedule", ["overlap", "shifted"])

@@ -16,6 +16,7 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 
+from a2sb import audio_stream
 from a2sb.atomic_output import check_writable
 from a2sb.audio import (
     BitDepth,
@@ -30,7 +31,6 @@ from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.notices import warn_once
 from a2sb.official import LICENCE_NOTICE, OFFICIAL_REPO_ID, ReleaseVariant, is_release_source
-from a2sb.pipelines import streamed_restoration
 from a2sb.pipelines.bridge_sampling import SamplingPlan, sample_whole_state
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
@@ -286,34 +286,30 @@ class A2SBPipeline(DiffusionPipeline):
                 folder, path too long); the message names the cause and the fix.
         """
         ensure_not_input(output_path, [input_path])
-        num_inference_steps, window_schedule = self._sampling_settings(
-            num_inference_steps, window_schedule
-        )
-        check_call_arguments(
+        num_inference_steps, window_schedule = self._checked_call(
             task,
             gaps,
             "np",
+            num_inference_steps,
             window_schedule,
             window_frames,
             hop_frames,
             window_batch_size,
-            self.unet.size_multiple,
+            fill,
         )
-        check_fill_matches(self.endpoint_fill.fill, fill)
         model_rate = self.representation.sampling_rate
-        with AudioReader(input_path, model_rate, streamed_restoration.READ_BLOCK_SAMPLES) as reader:
+        with AudioReader(input_path, model_rate, audio_stream.BLOCK_SAMPLES) as reader:
             check_writable(output_path)
             cutoffs = None
             if task == "bandwidth_extension":
                 cutoffs = [self._file_cutoff(reader, cutoff_hz)]
             channels = reader.channels
             region = self._missing_region(task, cutoffs, gaps, 1, channels, reader.samples)
-            noise_channels = 1 if share_noise_across_channels else channels
-            frame_shape = (self.representation.channels, self.representation.freq_bins)
-            noise = KeyedNoise.from_generator(generator, 1, noise_channels, frame_shape)
-            plan = SamplingPlan(
+            plan, noise = self._plan_and_noise(
                 1,
-                noise_channels,
+                channels,
+                share_noise_across_channels,
+                generator,
                 num_inference_steps,
                 window_schedule,
                 window_frames,
@@ -389,20 +385,17 @@ class A2SBPipeline(DiffusionPipeline):
         Returns:
             `A2SBPipelineOutput(audios, sampling_rate, cutoff_hz)` or that tuple.
         """
-        num_inference_steps, window_schedule = self._sampling_settings(
-            num_inference_steps, window_schedule
-        )
-        check_call_arguments(
+        num_inference_steps, window_schedule = self._checked_call(
             task,
             gaps,
             output_type,
+            num_inference_steps,
             window_schedule,
             window_frames,
             hop_frames,
             window_batch_size,
-            self.unet.size_multiple,
+            fill,
         )
-        check_fill_matches(self.endpoint_fill.fill, fill)
         waveforms = batch_at_rate(audio, sampling_rate, self.representation.sampling_rate)
         input_samples = np.shape(audio)[-1]
         items, channels, samples = waveforms.shape
@@ -416,8 +409,17 @@ class A2SBPipeline(DiffusionPipeline):
         frames = known.shape[-1]
         mask = region.mask(0, frames)
         dc_row = spectrum[:, 0] * (1 - mask[:, 0, 0])
-        noise_channels = 1 if share_noise_across_channels else channels
-        noise = KeyedNoise.from_generator(generator, items, noise_channels, known.shape[1:3])
+        plan, noise = self._plan_and_noise(
+            items,
+            channels,
+            share_noise_across_channels,
+            generator,
+            num_inference_steps,
+            window_schedule,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+        )
         degraded = self.endpoint_fill.endpoint(
             known,
             mask,
@@ -428,15 +430,6 @@ class A2SBPipeline(DiffusionPipeline):
         )
         del known, spectrum
         total_frames = padded_frames(frames, window_frames, hop_frames, window_schedule)
-        plan = SamplingPlan(
-            items,
-            noise_channels,
-            num_inference_steps,
-            window_schedule,
-            window_frames,
-            hop_frames,
-            window_batch_size,
-        )
         callback = None
         if callback_on_step_end is not None:
 
@@ -471,18 +464,64 @@ class A2SBPipeline(DiffusionPipeline):
             return audios, output_rate, cutoffs
         return A2SBPipelineOutput(audios=audios, sampling_rate=output_rate, cutoff_hz=cutoffs)
 
-    def _sampling_settings(
-        self, num_inference_steps: int | None, window_schedule: str | None
+    def _checked_call(
+        self,
+        task: str,
+        gaps: Sequence[tuple[float, float]] | None,
+        output_type: str,
+        num_inference_steps: int | None,
+        window_schedule: str | None,
+        window_frames: int,
+        hop_frames: int,
+        window_batch_size: int,
+        fill: str | None,
     ) -> tuple[int, WindowSchedule]:
-        """The steps and window schedule of a call: the given ones, else the pipeline's
-        `sampling_defaults`; the steps checked."""
+        """Check the arguments of a call; the steps and window schedule it samples with (the
+        given ones, else the pipeline's `sampling_defaults`)."""
         defaults = self.config.sampling_defaults
         if num_inference_steps is None:
             num_inference_steps = defaults["num_inference_steps"]
         if window_schedule is None:
             window_schedule = defaults["window_schedule"]
         check_num_inference_steps(num_inference_steps)
+        check_call_arguments(
+            task,
+            gaps,
+            output_type,
+            window_schedule,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+            self.unet.size_multiple,
+        )
+        check_fill_matches(self.endpoint_fill.fill, fill)
         return num_inference_steps, window_schedule
+
+    def _plan_and_noise(
+        self,
+        items: int,
+        channels: int,
+        share_noise_across_channels: bool,
+        generator: torch.Generator | None,
+        num_inference_steps: int,
+        window_schedule: WindowSchedule,
+        window_frames: int,
+        hop_frames: int,
+        window_batch_size: int,
+    ) -> tuple[SamplingPlan, KeyedNoise]:
+        """The loop's settings and its keyed noise (one draw per item, or per channel)."""
+        noise_channels = 1 if share_noise_across_channels else channels
+        frame_shape = (self.representation.channels, self.representation.freq_bins)
+        plan = SamplingPlan(
+            items,
+            noise_channels,
+            num_inference_steps,
+            window_schedule,
+            window_frames,
+            hop_frames,
+            window_batch_size,
+        )
+        return plan, KeyedNoise.from_generator(generator, items, noise_channels, frame_shape)
 
     def _missing_region(
         self,

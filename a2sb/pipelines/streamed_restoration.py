@@ -33,9 +33,6 @@ from a2sb.pipelines.wavefront import WavefrontSampler
 from a2sb.representations import OverlapAddDecoder, STFTRepresentation, StreamedSpectrum
 from a2sb.schedulers import BridgeScheduler
 
-READ_BLOCK_SAMPLES = 1 << 16
-"""Samples read from the input at a time (1.5 s at 44.1 kHz)."""
-
 
 @dataclass(frozen=True)
 class BridgeParts:
