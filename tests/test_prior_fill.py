@@ -29,7 +29,8 @@ from a2sb.pipelines import A2SBPipeline
 from a2sb.representations import ComplexSTFT, FactorizedSTFT
 from a2sb.schedulers import I2SBScheduler
 from a2sb.training import train
-from a2sb.training.config import TrainingConfig, config_from_dict
+from a2sb.training.config import TrainingConfig
+from a2sb.training.config_values import config_from_dict
 from a2sb.training.objective import make_bridge_batch
 
 RATE = 44100
