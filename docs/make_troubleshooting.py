@@ -19,7 +19,14 @@ BEGIN = "<!-- messages: begin (docs/make_troubleshooting.py) -->"
 END = "<!-- messages: end -->"
 AREAS = [  # (title, path prefixes below a2sb/)
     ("Audio files", ("audio.py", "audio_stream.py", "cutoff_detection.py", "full_scale.py")),
-    ("Restoring: cutoffs, gaps and pipeline arguments", ("degradations.py", "pipelines/pipeline")),
+    (
+        "Restoring: cutoffs, gaps and pipeline arguments",
+        (
+            "degradations.py",
+            "pipelines/pipeline",
+            "pipelines/bandwidth_cutoff",
+        ),
+    ),
     ("The command line", ("cli/", "spectrogram_pictures.py")),
     (
         "Models, the bundled model and the released checkpoints",
@@ -70,7 +77,10 @@ def messages(path: Path) -> list[str]:
 
 
 def area_of(relative: str) -> str:
-    return next(title for title, prefixes in AREAS if relative.startswith(prefixes))
+    for title, prefixes in AREAS:
+        if relative.startswith(prefixes):
+            return title
+    raise SystemExit(f"a2sb/{relative} raises A2SBInputError but is in no area; add it to AREAS")
 
 
 def table_row(message: str) -> str:

@@ -153,9 +153,9 @@ def test_output_rate_input_uses_the_files_rate():
     [
         (["--cutoff", "30000"], "cutoff 30000 Hz is outside .*choose a cutoff between 0 and 22050"),
         (["--cutoff", "0"], "cutoff 0 Hz is outside"),
-        (["--task", "bwe", "--gap", "1-2"], "--gap is for inpainting.*--task inpaint"),
-        (["--task", "inpaint"], "inpainting needs at least one --gap"),
-        (["--gap", "1-2", "--cutoff", "4000"], "--cutoff is for bandwidth extension"),
+        (["--task", "bwe", "--gap", "1-2"], "--gap given for bandwidth .*; pass --task inpaint"),
+        (["--task", "inpaint"], "inpainting needs at least one gap; pass --gap START-END"),
+        (["--gap", "1-2", "--cutoff", "4000"], "--cutoff given for inpainting: .*or drop --cutoff"),
         (["--gap", "3-2"], "reversed or empty; give its start before its end"),
         (["--gap", "1-3", "--gap", "2-4"], "overlap; merge them"),
         (["--steps", "0"], "--steps 0 is below 1"),

@@ -17,6 +17,7 @@ from a2sb.pipelines.multidiffusion import (
     padded_frames,
     tile_frames,
 )
+from a2sb.pipelines.pipeline_checks import ArgumentNames
 from a2sb.representations import ComplexSTFT, FactorizedSTFT
 from a2sb.schedulers import I2SBScheduler, sample_bridge
 
@@ -272,10 +273,14 @@ def test_model_and_representation_channel_mismatch_is_refused():
         ({"cutoff_hz": 30000}, r"cutoff 30000 Hz is outside \(0, 22050\)"),
         ({"cutoff_hz": 0}, r"cutoff 0 Hz is outside"),
         ({"task": "denoise"}, "unknown task 'denoise'"),
-        ({"task": "inpainting"}, "inpainting needs gaps"),
+        ({"task": "inpainting"}, r"inpainting needs at least one gap; pass gaps=\[\(start_s"),
         ({"task": "inpainting", "gaps": [(0.1, 9.0)]}, "outside the audio"),
         ({"task": "inpainting", "gaps": [(0.2, 0.1)]}, "reversed"),
-        ({"gaps": [(0.1, 0.2)], "cutoff_hz": 4000}, "gaps are for inpainting"),
+        ({"gaps": [(0.1, 0.2)], "cutoff_hz": 4000}, "gaps are for inpainting.*task='inpainting'"),
+        (
+            {"task": "inpainting", "gaps": [(0.1, 0.2)], "cutoff_hz": 4000},
+            "cutoff_hz given for inpainting.*drop cutoff_hz",
+        ),
         ({"cutoff_hz": 4000, "output_type": "mp3"}, "unknown output_type 'mp3'"),
         ({"cutoff_hz": 4000, "window_frames": 100}, "multiple of 32"),
         ({"cutoff_hz": 4000, "window_batch_size": 0}, "window_batch_size=0"),
@@ -285,6 +290,20 @@ def test_model_and_representation_channel_mismatch_is_refused():
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(A2SBInputError, match=message):
         pipeline()(synth_music(20000), 44100, **kwargs)
+
+
+def test_check_inputs_refuses_before_any_model_exists_in_the_callers_own_names():
+    cli_names = ArgumentNames(gaps="--gap", inpainting="--task inpaint")
+    with pytest.raises(A2SBInputError, match="^--gap given for bandwidth extension.*--task inp"):
+        A2SBPipeline.check_inputs("bandwidth_extension", gaps=[(1.0, 2.0)], names=cli_names)
+    with pytest.raises(A2SBInputError, match="overlap"):
+        A2SBPipeline.check_inputs("inpainting", gaps=[(1.0, 2.0), (1.5, 3.0)])
+    with pytest.raises(A2SBInputError, match="outside the audio, which lasts 2.500 s"):
+        A2SBPipeline.check_inputs("inpainting", gaps=[(1.0, 3.0)], duration_s=2.5)
+    with pytest.raises(A2SBInputError, match=r"outside \(0, 8000\) Hz"):
+        A2SBPipeline.check_inputs("bandwidth_extension", cutoff_hz=9000, sampling_rate=16000)
+    A2SBPipeline.check_inputs("inpainting", gaps=[(2.0, 3.0), (0.5, 1.0)], duration_s=3.0)
+    A2SBPipeline.check_inputs("bandwidth_extension", cutoff_hz=4000)
 
 
 def test_cutoff_above_the_input_nyquist_is_refused():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,16 +11,27 @@ import torch
 
 from a2sb.audio import BitDepth
 from a2sb.cli.option_values import parse_cutoff, parse_gap
-from a2sb.degradations import check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
+from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
+from a2sb.pipelines.pipeline_checks import ArgumentNames
+from a2sb.pipelines.pipeline_sources import looks_like_hub_id
 from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
 from a2sb.tasks import TASK_NAMES
 
 MODEL_SAMPLING_RATE = 44100
 """The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""
+
+CLI_NAMES = ArgumentNames(
+    gaps="--gap",
+    gap_example="--gap START-END (e.g. --gap 1:02.5-1:03)",
+    cutoff="--cutoff",
+    inpainting="--task inpaint",
+    bandwidth_extension="--task bwe",
+)
+"""How `A2SBPipeline.check_inputs` names the options of `a2sb restore` in its refusals."""
 
 
 @dataclass(frozen=True)
@@ -133,23 +143,9 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
     """
     gaps = [parse_gap(text) for text in args.gap or []]
     task = TASK_NAMES[args.task] if args.task else ("inpainting" if gaps else "bandwidth_extension")
-    if task == "bandwidth_extension" and gaps:
-        raise A2SBInputError(
-            "--gap is for inpainting, not bandwidth extension; pass --task inpaint, or drop --gap"
-        )
-    if task == "inpainting" and not gaps:
-        raise A2SBInputError(
-            "inpainting needs at least one --gap START-END (e.g. --gap 1:02.5-1:03)"
-        )
-    if task == "inpainting" and args.cutoff is not None:
-        raise A2SBInputError(
-            "--cutoff is for bandwidth extension, not inpainting; drop --cutoff, or pass --task bwe"
-        )
     cutoff_hz = parse_cutoff(args.cutoff) if args.cutoff is not None else None
-    if cutoff_hz is not None:
-        check_cutoff(cutoff_hz, MODEL_SAMPLING_RATE)
-    if gaps:
-        gaps = check_gaps(gaps, math.inf)
+    A2SBPipeline.check_inputs(task, cutoff_hz, gaps, MODEL_SAMPLING_RATE, names=CLI_NAMES)
+    gaps = sorted(gaps)
     if args.steps is not None:
         _check_at_least("--steps", args.steps, 1)
     if args.eta is not None:
@@ -207,9 +203,7 @@ def check_model_source(model: str) -> None:
     """
     if model == BUNDLED_MODEL_NAME:
         return
-    path = Path(model).expanduser()
-    looks_like_hub_id = model.count("/") == 1 and not model.startswith((".", "/", "~"))
-    if not path.exists() and not looks_like_hub_id:
+    if not Path(model).expanduser().exists() and not looks_like_hub_id(model):
         raise A2SBInputError(
             f"--model {model}: no such folder; check the path, or give a Hub id (owner/name) "
             f"or {BUNDLED_MODEL_NAME}"

@@ -1,10 +1,11 @@
 """The bridge loop over the whole state at once: x1 (t = 1) down to t_min (paper Algorithm 1).
 
-What both samplers of the pipeline share is here too: the plan of a loop (`SamplingPlan`), how
-a batch of windows is sent to the model (`ModelFn`), and one scheduler step over a range of
-frames (`step_frames`). `sample_whole_state` keeps the full-length state in memory (so a
-callback can see every step); `a2sb.pipelines.wavefront` walks the same loop over frame blocks
-in bounded memory. Both draw their noise from `KeyedNoise`, so they give the same result.
+What both samplers of the pipeline share is here too: the parts a restoration runs on
+(`BridgeParts`), the plan of a loop (`SamplingPlan`), how a batch of windows is sent to the
+model (`ModelFn`), and one scheduler step over a range of frames (`step_frames`).
+`sample_whole_state` keeps the full-length state in memory (so a callback can see every step);
+`a2sb.pipelines.wavefront` walks the same loop over frame blocks in bounded memory. Both draw
+their noise from `KeyedNoise`, so they give the same result.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import torch
 
+from a2sb.degradations import EndpointFill
 from a2sb.pipelines.keyed_noise import KeyedNoise
 from a2sb.pipelines.multidiffusion import (
     WindowSchedule,
@@ -23,6 +25,7 @@ from a2sb.pipelines.multidiffusion import (
     needed_windows,
     schedule_windows,
 )
+from a2sb.representations import STFTRepresentation
 from a2sb.schedulers import BridgeScheduler
 
 STEP_CHUNK_FRAMES = 1024
@@ -34,6 +37,16 @@ ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 one partition of the scheduler) → the network's outputs, same shape, float32 on the CPU."""
 
 StepCallback = Callable[..., dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class BridgeParts:
+    """What a restoration runs on: the pipeline's representation, fill, sampler and network."""
+
+    representation: STFTRepresentation
+    endpoint_fill: EndpointFill
+    scheduler: BridgeScheduler
+    model_fn: ModelFn
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,23 @@ class MissingRegion:
     gap_frames: tuple[tuple[int, int], ...] = ()
 
     @classmethod
+    def for_task(
+        cls,
+        representation: STFTRepresentation,
+        task: str,
+        cutoffs_hz: Sequence[float] | None,
+        gaps: Sequence[tuple[float, float]] | None,
+        items: int,
+        channels: int,
+        num_samples: int,
+    ) -> MissingRegion:
+        """What a task leaves missing in `items` items of `channels` channels: above each
+        item's cutoff (bandwidth extension), or inside the gaps (inpainting)."""
+        if task == "bandwidth_extension":
+            return cls.bandwidth_extension(representation, cutoffs_hz, channels, num_samples)
+        return cls.inpainting(representation, gaps, items * channels, num_samples)
+
+    @classmethod
     def bandwidth_extension(
         cls,
         representation: STFTRepresentation,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,43 +19,34 @@ from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 
 from a2sb import audio_stream
 from a2sb.atomic_output import check_writable
-from a2sb.audio import (
-    BitDepth,
-    ensure_not_input,
-    to_mono,
-)
+from a2sb.audio import BitDepth, ensure_not_input
 from a2sb.audio_stream import AudioReader
-from a2sb.cutoff_detection import detect_cutoff, detect_cutoff_streamed
-from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill, check_cutoff
+from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
-from a2sb.notices import warn_once
-from a2sb.official import LICENCE_NOTICE, OFFICIAL_REPO_ID, ReleaseVariant, is_release_source
-from a2sb.pipelines.bridge_sampling import SamplingPlan, sample_whole_state
-from a2sb.pipelines.bundled_model import (
-    BUNDLED_MODEL_NAME,
-    bundled_model_folder,
-    bundled_model_notice,
-)
-from a2sb.pipelines.converted_checkpoints import ConversionOptions, converted_pipeline_folder
-from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
+from a2sb.official import is_release_source
+from a2sb.pipelines.bandwidth_cutoff import batch_cutoffs, file_cutoff
+from a2sb.pipelines.bridge_sampling import BridgeParts, SamplingPlan
+from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
+from a2sb.pipelines.converted_checkpoints import FromOfficialCheckpointsMixin
+from a2sb.pipelines.keyed_noise import KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames, tile_frames
+from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames
 from a2sb.pipelines.pipeline_audio import batch_at_rate, resampled_to_length
 from a2sb.pipelines.pipeline_checks import (
+    PYTHON_NAMES,
+    ArgumentNames,
     check_call_arguments,
     check_fill_matches,
     check_partitions,
+    check_task_inputs,
     checked_sampling_defaults,
-    detected_cutoff,
     model_input_channels,
 )
-from a2sb.pipelines.streamed_restoration import (
-    BridgeParts,
-    StreamedOutput,
-    restore_file_stream,
-)
+from a2sb.pipelines.pipeline_sources import hub_load_error, saved_pipeline_source
+from a2sb.pipelines.streamed_restoration import StreamedOutput, restore_file_stream
+from a2sb.pipelines.whole_restoration import restore_whole
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
@@ -81,7 +73,7 @@ class A2SBPipelineOutput(AudioPipelineOutput):
     cutoff_hz: list[float] | None = None
 
 
-class A2SBPipeline(DiffusionPipeline):
+class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
     """Restore music with an Audio-to-Audio Schrödinger Bridge.
 
     The input's spectrogram, with the missing region (above a cutoff, or inside gaps) filled
@@ -164,68 +156,42 @@ class A2SBPipeline(DiffusionPipeline):
             return cls.from_official_checkpoints(source, **kwargs)
         release_only = inspect.signature(cls.from_official_checkpoints).parameters
         kwargs = {k: v for k, v in kwargs.items() if k not in release_only}
-        if source == BUNDLED_MODEL_NAME:
-            folder = bundled_model_folder()
-            warn_once(logger.name, bundled_model_notice(folder))
-            source = str(folder)
-        elif not Path(source).exists() and "/" not in source:
-            raise A2SBInputError(
-                f"{source} is neither a local folder nor a Hub repository id (owner/name); "
-                "check the path"
-            )
+        source = saved_pipeline_source(source)
         try:
             return super().from_pretrained(source, **kwargs)
         except OSError as error:
             if Path(source).exists():
                 raise
-            raise A2SBInputError(
-                f"cannot load {source} from the Hugging Face Hub ({_first_line(error)}); check "
-                "the repository id and your network, or pass a local folder (a saved pipeline "
-                "with model_index.json, or the release's ckpt/ files)"
-            ) from error
+            raise hub_load_error(source, error) from error
 
-    @classmethod
-    def from_official_checkpoints(
-        cls,
-        checkpoints: str | os.PathLike | Sequence[str | os.PathLike] = OFFICIAL_REPO_ID,
-        release_variant: ReleaseVariant = "twosplit",
-        trust_checkpoint: bool = False,
-        conversion_cache_dir: str | os.PathLike | None = None,
-        release_num_attention_heads: int = 8,
-        t_cutoffs: Sequence[float] | None = None,
-        **kwargs: Any,
-    ) -> A2SBPipeline:
-        """A pipeline from NVIDIA's released `.ckpt` pickles (as diffusers' `from_single_file`),
-        converted once (`a2sb.official`) and cached as a safetensors pipeline folder.
+    @staticmethod
+    def check_inputs(
+        task: Task,
+        cutoff_hz: float | None = None,
+        gaps: Sequence[tuple[float, float]] | None = None,
+        sampling_rate: int = 44100,
+        duration_s: float = math.inf,
+        names: ArgumentNames = PYTHON_NAMES,
+    ) -> None:
+        """Refuse a task the call could not do, before any model is loaded: what `__call__` and
+        `restore_file` check first, for front ends that check their options early (the
+        `a2sb restore` command line does, naming its own options through `names`).
 
         Args:
-            checkpoints: the release (its Hub id, the default, or a local folder holding its
-                `ckpt/` files), whose `release_variant` files are downloaded if needed; or
-                `.ckpt` files: one gives a `RoPEUNet2DModel`, several the partitions of an
-                `A2SBPartitionedModel`.
-            release_variant: for the release: "twosplit" (two partitions, the paper's best)
-                or "onesplit".
-            trust_checkpoint: unpickle fully if `weights_only` refuses (runs the file's code).
-            conversion_cache_dir: where the converted pipeline is cached (default
-                `<HF_HOME>/a2sb/converted`).
-            release_num_attention_heads: attention heads of the network (8 in the release;
-                the weights do not show it).
-            t_cutoffs: for `.ckpt` files: cutoffs between partitions, in the files' order
-                (default: read from the t-ranges in the file names).
-            **kwargs: passed to `from_pretrained` of the cached folder (`torch_dtype`,
-                `local_files_only`, …).
+            task: "bandwidth_extension" or "inpainting".
+            cutoff_hz: bandwidth extension: the cutoff, or None to detect it.
+            gaps: inpainting: `(start_s, end_s)` pairs in seconds.
+            sampling_rate: the rate whose Nyquist frequency bounds the cutoff (the lower of the
+                input's and the model's 44.1 kHz).
+            duration_s: the audio's length in seconds, when known (gaps must lie inside).
+            names: how the one-line refusals name the arguments (`ArgumentNames`).
+
+        Raises:
+            A2SBInputError: an unknown task, gaps without inpainting, inpainting without gaps, a
+                cutoff given for inpainting or outside (0, Nyquist), gaps reversed, overlapping
+                or outside the audio.
         """
-        warn_once(logger.name, LICENCE_NOTICE)
-        options = ConversionOptions(
-            release_variant=release_variant,
-            trust_checkpoint=trust_checkpoint,
-            num_attention_heads=release_num_attention_heads,
-            t_cutoffs=t_cutoffs,
-            cache_dir=Path(conversion_cache_dir) if conversion_cache_dir else None,
-            local_files_only=kwargs.get("local_files_only", False),
-        )
-        target = converted_pipeline_folder(cls, checkpoints, options)
-        return cls.from_pretrained(target, **kwargs)
+        check_task_inputs(task, cutoff_hz, gaps, sampling_rate, duration_s, names)
 
     @torch.no_grad()
     def restore_file(
@@ -288,6 +254,7 @@ class A2SBPipeline(DiffusionPipeline):
         ensure_not_input(output_path, [input_path])
         num_inference_steps, window_schedule = self._checked_call(
             task,
+            cutoff_hz,
             gaps,
             "np",
             num_inference_steps,
@@ -302,9 +269,11 @@ class A2SBPipeline(DiffusionPipeline):
             check_writable(output_path)
             cutoffs = None
             if task == "bandwidth_extension":
-                cutoffs = [self._file_cutoff(reader, cutoff_hz)]
+                cutoffs = [file_cutoff(reader, model_rate, cutoff_hz)]
             channels = reader.channels
-            region = self._missing_region(task, cutoffs, gaps, 1, channels, reader.samples)
+            region = MissingRegion.for_task(
+                self.representation, task, cutoffs, gaps, 1, channels, reader.samples
+            )
             plan, noise = self._plan_and_noise(
                 1,
                 channels,
@@ -318,7 +287,7 @@ class A2SBPipeline(DiffusionPipeline):
             )
             output_rate = output_sampling_rate or model_rate
             restore_file_stream(
-                BridgeParts(self.representation, self.endpoint_fill, self.scheduler, self._model),
+                self._bridge_parts(),
                 reader,
                 StreamedOutput(output_path, output_rate, bit_depth, clip_mode),
                 region,
@@ -387,6 +356,7 @@ class A2SBPipeline(DiffusionPipeline):
         """
         num_inference_steps, window_schedule = self._checked_call(
             task,
+            cutoff_hz,
             gaps,
             output_type,
             num_inference_steps,
@@ -396,19 +366,15 @@ class A2SBPipeline(DiffusionPipeline):
             window_batch_size,
             fill,
         )
-        waveforms = batch_at_rate(audio, sampling_rate, self.representation.sampling_rate)
-        input_samples = np.shape(audio)[-1]
+        model_rate = self.representation.sampling_rate
+        waveforms = batch_at_rate(audio, sampling_rate, model_rate)
         items, channels, samples = waveforms.shape
-        flat = torch.from_numpy(waveforms.reshape(items * channels, samples))
         cutoffs = None
         if task == "bandwidth_extension":
-            cutoffs = self._cutoffs(waveforms, sampling_rate, cutoff_hz)
-        region = self._missing_region(task, cutoffs, gaps, items, channels, samples)
-        spectrum = self.representation.spectrum(flat)
-        known = self.representation.encode_spectrum(spectrum)
-        frames = known.shape[-1]
-        mask = region.mask(0, frames)
-        dc_row = spectrum[:, 0] * (1 - mask[:, 0, 0])
+            cutoffs = batch_cutoffs(waveforms, sampling_rate, model_rate, cutoff_hz)
+        region = MissingRegion.for_task(
+            self.representation, task, cutoffs, gaps, items, channels, samples
+        )
         plan, noise = self._plan_and_noise(
             items,
             channels,
@@ -420,16 +386,6 @@ class A2SBPipeline(DiffusionPipeline):
             hop_frames,
             window_batch_size,
         )
-        degraded = self.endpoint_fill.endpoint(
-            known,
-            mask,
-            spectrum,
-            self.representation,
-            noise=noise.draw(FILL_STEP, 0, frames),
-            batch_shape=(items, channels),
-        )
-        del known, spectrum
-        total_frames = padded_frames(frames, window_frames, hop_frames, window_schedule)
         callback = None
         if callback_on_step_end is not None:
 
@@ -437,28 +393,21 @@ class A2SBPipeline(DiffusionPipeline):
                 return callback_on_step_end(self, step_index, timestep, tensors)
 
         with self.progress_bar(total=0) as progress:
-            restored = sample_whole_state(
-                self.scheduler,
-                self._model,
-                tile_frames(degraded, total_frames),
-                region.mask(0, total_frames).bool(),
-                region.missing_frames(0, total_frames),
+            audios = restore_whole(
+                self._bridge_parts(),
+                waveforms,
+                region,
+                padded_frames(region.frames, window_frames, hop_frames, window_schedule),
                 plan,
                 noise,
                 progress,
                 callback,
-            )[..., :frames]
-        del degraded
-
-        output_rate = output_sampling_rate or self.representation.sampling_rate
-        if output_type == "latent":
-            audios = restored.unflatten(0, (items, channels))
-        else:
-            audios = self._to_waveform(restored, dc_row, samples, items, channels)
-            output_samples = round(input_samples * output_rate / sampling_rate)
-            audios = resampled_to_length(
-                audios, self.representation.sampling_rate, output_rate, output_samples
+                decode=output_type != "latent",
             )
+        output_rate = output_sampling_rate or model_rate
+        if output_type != "latent":
+            output_samples = round(np.shape(audio)[-1] * output_rate / sampling_rate)
+            audios = resampled_to_length(audios, model_rate, output_rate, output_samples)
             audios = audios if output_type == "pt" else audios.numpy()
         if not return_dict:
             return audios, output_rate, cutoffs
@@ -467,6 +416,7 @@ class A2SBPipeline(DiffusionPipeline):
     def _checked_call(
         self,
         task: str,
+        cutoff_hz: float | None,
         gaps: Sequence[tuple[float, float]] | None,
         output_type: str,
         num_inference_steps: int | None,
@@ -484,9 +434,8 @@ class A2SBPipeline(DiffusionPipeline):
         if window_schedule is None:
             window_schedule = defaults["window_schedule"]
         check_num_inference_steps(num_inference_steps)
+        check_task_inputs(task, cutoff_hz, gaps, self.representation.sampling_rate)
         check_call_arguments(
-            task,
-            gaps,
             output_type,
             window_schedule,
             window_frames,
@@ -523,21 +472,8 @@ class A2SBPipeline(DiffusionPipeline):
         )
         return plan, KeyedNoise.from_generator(generator, items, noise_channels, frame_shape)
 
-    def _missing_region(
-        self,
-        task: Task,
-        cutoffs: list[float] | None,
-        gaps: Sequence[tuple[float, float]] | None,
-        items: int,
-        channels: int,
-        samples: int,
-    ) -> MissingRegion:
-        """What is missing: above each item's cutoff, or inside the gaps."""
-        if task == "bandwidth_extension":
-            return MissingRegion.bandwidth_extension(
-                self.representation, cutoffs, channels, samples
-            )
-        return MissingRegion.inpainting(self.representation, gaps, items * channels, samples)
+    def _bridge_parts(self) -> BridgeParts:
+        return BridgeParts(self.representation, self.endpoint_fill, self.scheduler, self._model)
 
     def _model(self, windows: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         """One batch of windows `[n, C, F, W]` at times `[n]` (one partition) through the UNet
@@ -551,37 +487,3 @@ class A2SBPipeline(DiffusionPipeline):
         else:
             output = self.unet(windows, timesteps).sample
         return output.to(device="cpu", dtype=torch.float32)
-
-    def _cutoffs(
-        self, waveforms: np.ndarray, input_rate: int, cutoff_hz: float | None
-    ) -> list[float]:
-        """The cutoff of each batch item: checked when given, detected when None."""
-        if cutoff_hz is not None:
-            check_cutoff(cutoff_hz, min(input_rate, self.representation.sampling_rate))
-            return [float(cutoff_hz)] * len(waveforms)
-        rate = self.representation.sampling_rate
-        return [detected_cutoff(detect_cutoff(to_mono(item), rate)) for item in waveforms]
-
-    def _file_cutoff(self, reader: AudioReader, cutoff_hz: float | None) -> float:
-        """The cutoff of a file: checked when given, else detected from a streamed reading."""
-        if cutoff_hz is not None:
-            check_cutoff(cutoff_hz, min(reader.input_rate, self.representation.sampling_rate))
-            return float(cutoff_hz)
-        mono_blocks = (to_mono(block) for block in reader.blocks())
-        return detected_cutoff(detect_cutoff_streamed(mono_blocks, reader.target_rate))
-
-    def _to_waveform(
-        self,
-        restored: torch.Tensor,
-        dc_row: torch.Tensor,
-        samples: int,
-        items: int,
-        channels: int,
-    ) -> torch.Tensor:
-        """Decode with the input's own DC row: `[items, channels, samples]` at 44.1 kHz."""
-        waveform = self.representation.decode(restored, samples, dc_row=dc_row)
-        return waveform.reshape(items, channels, samples)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

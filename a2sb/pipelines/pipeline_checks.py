@@ -4,13 +4,14 @@ naming the fix."""
 
 from __future__ import annotations
 
-import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from a2sb.degradations import EndpointFill
+from a2sb.degradations import EndpointFill, check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
 from a2sb.sampling_names import WINDOW_SCHEDULES
@@ -20,15 +21,67 @@ from a2sb.tasks import TASKS
 
 OUTPUT_TYPES = ("np", "pt", "latent")
 
-logger = logging.getLogger(__name__)
-
 RELEASE_SAMPLING = {"num_inference_steps": 49, "window_schedule": "overlap"}
 """The released sampler's settings: what a pipeline saved without its own defaults uses."""
 
 
-def check_call_arguments(
+@dataclass(frozen=True)
+class ArgumentNames:
+    """How the refusals of `check_task_inputs` name what to change: Python's keywords (the
+    default, `PYTHON_NAMES`), or a front end's own options (`a2sb restore` has `--gap`)."""
+
+    gaps: str = "gaps"
+    gap_example: str = "gaps=[(start_s, end_s), ...] in seconds"
+    cutoff: str = "cutoff_hz"
+    inpainting: str = "task='inpainting'"
+    bandwidth_extension: str = "task='bandwidth_extension'"
+
+
+PYTHON_NAMES = ArgumentNames()
+
+
+def check_task_inputs(
     task: str,
+    cutoff_hz: float | None,
     gaps: Sequence[tuple[float, float]] | None,
+    sampling_rate: int,
+    duration_s: float = math.inf,
+    names: ArgumentNames = PYTHON_NAMES,
+) -> None:
+    """Refuse what a restoration cannot do, before any model or audio is loaded: an unknown
+    task, gaps without inpainting (or the reverse), a cutoff given for inpainting, a cutoff
+    outside (0, Nyquist), and gaps that are reversed, overlap or leave the audio.
+
+    Args:
+        task: "bandwidth_extension" or "inpainting".
+        cutoff_hz: the bandwidth-extension cutoff, or None (detected).
+        gaps: the inpainting gaps, `(start_s, end_s)` pairs in seconds.
+        sampling_rate: the rate whose Nyquist frequency bounds the cutoff (the lower of the
+            input's and the model's).
+        duration_s: the audio's length, when known.
+        names: how the messages name the arguments.
+    """
+    if task not in TASKS:
+        raise A2SBInputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if task == "bandwidth_extension" and gaps:
+        raise A2SBInputError(
+            f"{names.gaps} given for bandwidth extension: gaps are for inpainting; pass "
+            f"{names.inpainting}, or drop {names.gaps}"
+        )
+    if task == "inpainting" and not gaps:
+        raise A2SBInputError(f"inpainting needs at least one gap; pass {names.gap_example}")
+    if task == "inpainting" and cutoff_hz is not None:
+        raise A2SBInputError(
+            f"{names.cutoff} given for inpainting: a cutoff is for bandwidth extension; pass "
+            f"{names.bandwidth_extension}, or drop {names.cutoff}"
+        )
+    if cutoff_hz is not None:
+        check_cutoff(cutoff_hz, sampling_rate)
+    if gaps:
+        check_gaps(gaps, duration_s)
+
+
+def check_call_arguments(
     output_type: str,
     window_schedule: str,
     window_frames: int,
@@ -36,14 +89,8 @@ def check_call_arguments(
     window_batch_size: int,
     size_multiple: int,
 ) -> None:
-    """Refuse an unknown task or output type, gaps without inpainting (or the reverse), and
-    windows the UNet (whose levels halve a multiple of `size_multiple`) cannot take."""
-    if task not in TASKS:
-        raise A2SBInputError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    if task == "inpainting" and not gaps:
-        raise A2SBInputError("inpainting needs gaps: pass gaps=[(start_s, end_s), ...] in seconds")
-    if task == "bandwidth_extension" and gaps:
-        raise A2SBInputError("gaps are for inpainting; pass task='inpainting' or drop the gaps")
+    """Refuse an unknown output type or window schedule, and windows the UNet (whose levels
+    halve a multiple of `size_multiple`) cannot take."""
     if output_type not in OUTPUT_TYPES:
         raise A2SBInputError(
             f"unknown output_type {output_type!r}; choose one of {', '.join(OUTPUT_TYPES)}"
@@ -125,15 +172,3 @@ def model_input_channels(unet: torch.nn.Module) -> int:
     if isinstance(unet, A2SBPartitionedModel):
         return unet.partitions[0].config.in_channels
     return unet.config.in_channels
-
-
-def detected_cutoff(detected: float | None) -> float:
-    """A detected cutoff, logged; None (the spectrum reaches Nyquist) is refused."""
-    if detected is None:
-        raise A2SBInputError(
-            "no cutoff found: the input's spectrum reaches the Nyquist frequency, so there is no "
-            "missing band to re-create; give the cutoff explicitly (cutoff_hz / --cutoff HZ) to "
-            "replace the band above it"
-        )
-    logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
-    return detected

@@ -24,24 +24,12 @@ from tqdm.auto import tqdm
 
 from a2sb.audio import BitDepth
 from a2sb.audio_stream import AudioReader, StreamResampler, streamed_output
-from a2sb.degradations import EndpointFill
 from a2sb.full_scale import ClipMode
-from a2sb.pipelines.bridge_sampling import ModelFn, SamplingPlan
+from a2sb.pipelines.bridge_sampling import BridgeParts, SamplingPlan
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
 from a2sb.pipelines.wavefront import WavefrontSampler
-from a2sb.representations import OverlapAddDecoder, STFTRepresentation, StreamedSpectrum
-from a2sb.schedulers import BridgeScheduler
-
-
-@dataclass(frozen=True)
-class BridgeParts:
-    """What a restoration runs on: the pipeline's representation, fill, sampler and network."""
-
-    representation: STFTRepresentation
-    endpoint_fill: EndpointFill
-    scheduler: BridgeScheduler
-    model_fn: ModelFn
+from a2sb.representations import OverlapAddDecoder, StreamedSpectrum
 
 
 class EndpointStream:
