@@ -6,6 +6,7 @@ import pytest
 
 from a2sb.cli import build_parser
 from a2sb.cli.inputs import RestoreJob, plan_jobs
+from a2sb.cli.model_choice import ModelChoice
 from a2sb.cli.option_values import parse_cutoff, parse_gap, parse_time
 from a2sb.cli.restore_settings import settings_from_args
 from a2sb.cli.summary import RestoreOutcome, format_summary
@@ -138,6 +139,12 @@ def test_gaps_make_the_task_inpainting_and_are_sorted():
     assert settings.task == "inpainting"
     assert settings.gaps == [(0.5, 1.0), (2.0, 3.0)]
     assert settings.pipeline_arguments(seed=1, input_rate=48000)["gaps"] == settings.gaps
+
+
+def test_the_model_options_make_one_model_choice():
+    assert _settings().model_choice == ModelChoice("a2sb-small")
+    settings = _settings("--model", "a/b", "--dtype", "bf16", "--release-variant", "onesplit")
+    assert settings.model_choice == ModelChoice("a/b", "onesplit", dtype="bf16")
 
 
 def test_output_rate_input_uses_the_files_rate():

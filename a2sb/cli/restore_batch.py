@@ -23,14 +23,14 @@ import soundfile
 import torch
 from accelerate import PartialState
 from accelerate.utils import gather_object, parse_flag_from_env
-from diffusers.utils import logging as diffusers_logging
 from tqdm.auto import tqdm
 
 from a2sb.audio import load_audio
 from a2sb.cli.console import Console
-from a2sb.cli.devices import TORCH_DTYPES, process_device, resolve_device_kind
+from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
 from a2sb.cli.interruption import Interrupted
+from a2sb.cli.model_choice import load_pipeline
 from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
 from a2sb.cli.summary import RestoreOutcome, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
@@ -63,7 +63,8 @@ def restore_batch(args: argparse.Namespace) -> int:
     headers = {job.input_path: read_header(job.input_path) for job in jobs}
     if settings.task == "inpainting":
         check_gaps_inside_files(settings.gaps, headers)
-    device_kind = resolve_device_kind(settings.device, parse_flag_from_env("ACCELERATE_USE_CPU"))
+    forced_cpu = parse_flag_from_env("ACCELERATE_USE_CPU")
+    device_kind = resolve_device_kind(settings.model_choice.device, forced_cpu)
 
     state = PartialState(cpu=device_kind == "cpu")
     console = Console(settings.quiet, state.process_index, state.num_processes)
@@ -104,7 +105,7 @@ def restore_own_jobs(
     results.update({job: skipped_result(job) for job in jobs if job not in pending})
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
-        pipeline = load_pipeline(settings, device, console) if pending else None
+        pipeline = load_pipeline(settings.model_choice, device, console) if pending else None
     if pipeline is not None:
         use_sampler(pipeline, settings, console)
     with _file_progress(pending, console) as progress:  # closed (its line ended) if interrupted
@@ -134,37 +135,6 @@ def check_gaps_inside_files(
             check_gaps(gaps, header.duration_s)
         except A2SBInputError as error:
             raise A2SBInputError(f"{path}: {error}, or leave this file out") from error
-
-
-def load_pipeline(
-    settings: RestoreSettings, device: torch.device, console: Console
-) -> A2SBPipeline:
-    """The pipeline of `--model` on `device`, its progress bar set for this process."""
-    model = settings.model
-    console.say(f"loading {model} on {device} ({settings.dtype})")
-    if settings.quiet:
-        diffusers_logging.disable_progress_bar()
-    try:
-        pipeline = A2SBPipeline.from_pretrained(
-            model,
-            release_variant=settings.release_variant,
-            trust_checkpoint=settings.trust_checkpoint,
-            dtype=TORCH_DTYPES[settings.dtype],
-        )
-    except OSError as error:
-        reason = str(error).strip().splitlines()[0]
-        raise A2SBInputError(
-            f"cannot load the model {model} ({reason}); check the Hub id or the folder, and "
-            "the network (or pass a local folder)"
-        ) from error
-    pipeline.to(device)
-    pipeline.set_progress_bar_config(
-        desc=console.prefix,
-        leave=False,
-        position=2 * console.process_index + 1,
-        disable=console.quiet,
-    )
-    return pipeline
 
 
 def use_sampler(pipeline: A2SBPipeline, settings: RestoreSettings, console: Console) -> None:

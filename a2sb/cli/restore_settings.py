@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from a2sb.audio import BitDepth
+from a2sb.cli.model_choice import ModelChoice, check_model_source
 from a2sb.cli.option_values import parse_cutoff, parse_gap
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.pipeline_checks import ArgumentNames
-from a2sb.pipelines.pipeline_sources import looks_like_hub_id
 from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
 from a2sb.tasks import TASK_NAMES
@@ -58,11 +57,7 @@ class RestoreSettings:
         inputs: the files, folders and globs to restore, as given.
         output_dir: where results go; None puts each beside its input.
         output_format: "wav" or "flac".
-        model: the model to load: a folder, a Hub id or the bundled model's name.
-        release_variant: for the released model: "twosplit" or "onesplit".
-        trust_checkpoint: unpickle a released checkpoint fully if it must.
-        dtype: "fp32", "bf16" or "fp16".
-        device: "auto", "cuda", "mps" or "cpu".
+        model_choice: the model to load, its dtype and device.
         quiet: no progress bars or information lines.
     """
 
@@ -85,11 +80,7 @@ class RestoreSettings:
     inputs: list[str] = field(default_factory=list)
     output_dir: str | None = None
     output_format: str = "wav"
-    model: str = BUNDLED_MODEL_NAME
-    release_variant: str = "twosplit"
-    trust_checkpoint: bool = False
-    dtype: str = "fp32"
-    device: str = "auto"
+    model_choice: ModelChoice = field(default_factory=ModelChoice)
     quiet: bool = False
 
     def pipeline_arguments(self, seed: int, input_rate: int | None) -> dict[str, Any]:
@@ -186,28 +177,15 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         inputs=list(args.inputs),
         output_dir=args.output_dir,
         output_format=args.output_format,
-        model=args.model or BUNDLED_MODEL_NAME,
-        release_variant=args.release_variant,
-        trust_checkpoint=args.trust_checkpoint,
-        dtype=args.dtype,
-        device=args.device,
+        model_choice=ModelChoice(
+            model=args.model or BUNDLED_MODEL_NAME,
+            release_variant=args.release_variant,
+            trust_checkpoint=args.trust_checkpoint,
+            dtype=args.dtype,
+            device=args.device,
+        ),
         quiet=args.quiet,
     )
-
-
-def check_model_source(model: str) -> None:
-    """Refuse a `--model` that names a local path that does not exist.
-
-    A Hub id is `owner/name`; anything else (`./x`, `/x/y`, `a/b/c`, `~/x`) is a path, except
-    the name of the bundled model.
-    """
-    if model == BUNDLED_MODEL_NAME:
-        return
-    if not Path(model).expanduser().exists() and not looks_like_hub_id(model):
-        raise A2SBInputError(
-            f"--model {model}: no such folder; check the path, or give a Hub id (owner/name) "
-            f"or {BUNDLED_MODEL_NAME}"
-        )
 
 
 def _check_at_least(option: str, value: int, minimum: int) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
+from a2sb.cli.model_choice import ModelChoice, check_model_source, load_pipeline
 from a2sb.cli.page_restoration import (
     CUSTOM_STEPS,
     MODEL_DEFAULT,
@@ -30,8 +31,6 @@ from a2sb.cli.page_restoration import (
     PageRequest,
     PageRestorer,
 )
-from a2sb.cli.restore_batch import load_pipeline
-from a2sb.cli.restore_settings import RestoreSettings, check_model_source
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
@@ -246,14 +245,7 @@ def load_models(args: argparse.Namespace) -> dict[str, A2SBPipeline]:
     with console.library_logs():
         return {
             name: load_pipeline(
-                RestoreSettings(
-                    task="bandwidth_extension",
-                    cutoff_hz=None,
-                    model=name,
-                    release_variant=args.release_variant,
-                    dtype=args.dtype,
-                    device=args.device,
-                ),
+                ModelChoice(name, args.release_variant, dtype=args.dtype, device=args.device),
                 device,
                 console,
             )

@@ -1,0 +1,78 @@
+"""Which model the command line loads, and loading it: shared by `a2sb restore` and `a2sb app`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers.utils import logging as diffusers_logging
+
+from a2sb.cli.console import Console
+from a2sb.cli.devices import TORCH_DTYPES
+from a2sb.errors import A2SBInputError
+from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
+from a2sb.pipelines.pipeline_sources import looks_like_hub_id
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model options of a command.
+
+    Attributes:
+        model: a folder, a Hub id or the bundled model's name.
+        release_variant: for the released model: "twosplit" or "onesplit".
+        trust_checkpoint: unpickle a released checkpoint fully if it must.
+        dtype: "fp32", "bf16" or "fp16".
+        device: "auto", "cuda", "mps" or "cpu".
+    """
+
+    model: str = BUNDLED_MODEL_NAME
+    release_variant: str = "twosplit"
+    trust_checkpoint: bool = False
+    dtype: str = "fp32"
+    device: str = "auto"
+
+
+def check_model_source(model: str) -> None:
+    """Refuse a `--model` that names a local path that does not exist.
+
+    A Hub id is `owner/name` (`looks_like_hub_id`); anything else (`./x`, `/x/y`, `a/b/c`,
+    `~/x`) is a path, except the name of the bundled model.
+    """
+    if model == BUNDLED_MODEL_NAME:
+        return
+    if not Path(model).expanduser().exists() and not looks_like_hub_id(model):
+        raise A2SBInputError(
+            f"--model {model}: no such folder; check the path, or give a Hub id (owner/name) "
+            f"or {BUNDLED_MODEL_NAME}"
+        )
+
+
+def load_pipeline(choice: ModelChoice, device: torch.device, console: Console) -> A2SBPipeline:
+    """The pipeline of `choice` on `device`, its progress bar set for this process."""
+    console.say(f"loading {choice.model} on {device} ({choice.dtype})")
+    if console.quiet:
+        diffusers_logging.disable_progress_bar()
+    try:
+        pipeline = A2SBPipeline.from_pretrained(
+            choice.model,
+            release_variant=choice.release_variant,
+            trust_checkpoint=choice.trust_checkpoint,
+            dtype=TORCH_DTYPES[choice.dtype],
+        )
+    except OSError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise A2SBInputError(
+            f"cannot load the model {choice.model} ({reason}); check the Hub id or the folder, "
+            "and the network (or pass a local folder)"
+        ) from error
+    pipeline.to(device)
+    pipeline.set_progress_bar_config(
+        desc=console.prefix,
+        leave=False,
+        position=2 * console.process_index + 1,
+        disable=console.quiet,
+    )
+    return pipeline
