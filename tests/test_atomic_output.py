@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 from fakes import RecordingUNet
-from mounts import tmpfs
+from faults import fail_fsync_with, no_space_message, tmpfs
 from synth import synth_music
 
 from a2sb import atomic_output
@@ -29,13 +29,6 @@ ONE_SECOND_STEREO = synth_music(44100, channels=2)
 """264 kB as 24-bit wav: more than a 64 kB tmpfs holds."""
 
 
-def fail_fsync_with(code: int):
-    def fsync(descriptor: int) -> None:
-        raise OSError(code, os.strerror(code))
-
-    return fsync
-
-
 def test_partial_names_are_hidden_and_keep_the_extension(tmp_path):
     assert partial_path(tmp_path / "song.a2sb.wav") == tmp_path / ".song.a2sb.partial.wav"
     assert partial_path(tmp_path / "step-00000100") == tmp_path / ".step-00000100.partial"
@@ -46,10 +39,7 @@ def test_a_full_disk_names_the_file_and_leaves_nothing(tmp_path):
         path = folder / "song.wav"
         with pytest.raises(A2SBWriteError) as raised:
             save_audio(path, ONE_SECOND_STEREO, 44100, bit_depth="24")
-        assert str(raised.value) == (
-            f"cannot write {path}: no space left on the device; free some space there, "
-            "or write elsewhere"
-        )
+        assert str(raised.value) == no_space_message(path)
         assert raised.value.__cause__.errno == errno.ENOSPC
         assert os.listdir(folder) == []
 

@@ -10,7 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import soundfile
-from mounts import tmpfs
+from faults import fail_fsync_with, no_space_message, tmpfs
 from synth import synth_music
 
 from a2sb import atomic_output
@@ -284,10 +284,7 @@ def test_a_full_disk_names_the_cause_and_leaves_nothing(tmp_path):
             path = folder / "song.wav"
             with pytest.raises(A2SBWriteError) as raised:
                 write_blocks(path, QUIET, 4096, bit_depth=bit_depth, clip_mode=clip_mode)
-            assert str(raised.value) == (
-                f"cannot write {path}: no space left on the device; free some space there, "
-                "or write elsewhere"
-            )
+            assert str(raised.value) == no_space_message(path)
             assert raised.value.__cause__.errno == errno.ENOSPC
             assert os.listdir(folder) == []
 
@@ -295,11 +292,7 @@ def test_a_full_disk_names_the_cause_and_leaves_nothing(tmp_path):
 def test_an_injected_no_space_error_at_the_sync_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "song.flac"
     path.write_bytes(b"the previous result")
-
-    def fsync(descriptor: int) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(atomic_output.os, "fsync", fsync)
+    monkeypatch.setattr(atomic_output.os, "fsync", fail_fsync_with(errno.ENOSPC))
     with pytest.raises(A2SBWriteError, match="song.flac: no space left on the device; free"):
         write_blocks(path, HOT, 4096, bit_depth="16")
     assert os.listdir(tmp_path) == ["song.flac"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from mounts import tmpfs
+from faults import tmpfs
 from test_cli_restore import QUICK, REPO_ROOT, write_music
 
 from a2sb import atomic_output

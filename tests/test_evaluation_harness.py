@@ -1,11 +1,10 @@
 import errno
 import json
-import os
 
 import numpy as np
 import pytest
 import torch
-from mounts import tmpfs
+from faults import fail_fsync_with, no_space_message, tmpfs
 from synth import synth_music
 
 from a2sb import atomic_output
@@ -156,16 +155,9 @@ def test_a_full_disk_while_saving_keeps_the_results_saved_before(
     results_path = tmp_path / "results.json"
     evaluate(CountingIdentity(), "identity", data_folder, [BWE_4K], results_path, limit=1)
     saved = results_path.read_text()
-
-    def no_space(descriptor: int) -> None:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(atomic_output.os, "fsync", no_space)
+    monkeypatch.setattr(atomic_output.os, "fsync", fail_fsync_with(errno.ENOSPC))
     with pytest.raises(A2SBWriteError) as raised:
         evaluate(CountingIdentity(), "identity", data_folder, [BWE_4K], results_path)
-    assert str(raised.value) == (
-        f"cannot write {results_path}: no space left on the device; free some space there, "
-        "or write elsewhere"
-    )
+    assert str(raised.value) == no_space_message(results_path)
     assert results_path.read_text() == saved
     assert sorted(path.name for path in tmp_path.iterdir()) == ["music", "results.json"]

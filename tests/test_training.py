@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mounts import tmpfs
+from faults import tmpfs
 from safetensors.torch import load_file
 from synth import synth_music
 from tiny import TRAINING_UNET

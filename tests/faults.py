@@ -1,11 +1,13 @@
-"""Small file systems for fault tests: a full disk and a read-only folder, as the kernel makes them.
+"""The machine's faults, for the tests: small file systems as the kernel makes them (a full disk,
+a read-only folder), and the same faults injected into `os.fsync`.
 
-Mounting needs root (CI runs as root); elsewhere the tests that use them are skipped with the
+Mounting needs root (CI runs as root); elsewhere the tests that mount are skipped with the
 reason, and the same faults are covered by injected errors.
 """
 
+import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,3 +34,21 @@ def tmpfs(folder: Path, size: str = "64k", read_only: bool = False) -> Iterator[
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def fail_fsync_with(code: int) -> Callable[[int], None]:
+    """An `os.fsync` that fails with the OS error `code` (e.g. `errno.ENOSPC`), to patch into
+    `a2sb.atomic_output.os`."""
+
+    def fsync(descriptor: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    return fsync
+
+
+def no_space_message(path: Path) -> str:
+    """What a2sb says when `path` cannot be written for lack of space."""
+    return (
+        f"cannot write {path}: no space left on the device; free some space there, or write "
+        "elsewhere"
+    )
