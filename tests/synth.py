@@ -1,6 +1,9 @@
 """Music-like test audio made on the spot: chords with harmonics, noise and transients."""
 
+from pathlib import Path
+
 import numpy as np
+import soundfile
 
 
 def synth_music(
@@ -35,3 +38,21 @@ def synth_music(
         out[channel] = signal
     out *= 0.9 / max(np.abs(out).max(), 1e-9)
     return out.astype(np.float32)
+
+
+def write_band_limited(
+    path: Path,
+    seconds: float,
+    sampling_rate: int = 44100,
+    channels: int = 1,
+    cutoff_hz: float = 4000.0,
+    seed: int = 0,
+) -> Path:
+    """`synth_music` brick-walled at `cutoff_hz` (so that cutoff detection has a cutoff to
+    find), written to `path` (its folder made) in the format its extension names."""
+    music = synth_music(int(seconds * sampling_rate), sampling_rate, channels, seed)
+    spectrum = np.fft.rfft(music, axis=-1)
+    spectrum[:, np.fft.rfftfreq(music.shape[-1], 1 / sampling_rate) > cutoff_hz] = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.fft.irfft(spectrum, music.shape[-1], axis=-1).T, sampling_rate)
+    return path

@@ -17,13 +17,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile
 from fakes import RecordingUNet, micro_unet
 from gradio_client import Client, handle_file
 from playwright.sync_api import expect, sync_playwright
-from synth import synth_music
+from synth import write_band_limited
 
 from a2sb.cli import build_parser, main
 from a2sb.cli.console import Console
@@ -37,13 +36,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 RATE = 44100
 
 
-def write_band_limited(path: Path, seconds: float = 0.5) -> Path:
+def write_music(path: Path, seconds: float = 0.5) -> Path:
     """Music brick-walled at 4 kHz, so that `cutoff auto` finds a cutoff."""
-    music = synth_music(int(RATE * seconds), seed=2)
-    spectrum = np.fft.rfft(music, axis=-1)
-    spectrum[:, np.fft.rfftfreq(music.shape[-1], 1 / RATE) > 4000] = 0
-    soundfile.write(path, np.fft.irfft(spectrum, music.shape[-1], axis=-1).T, RATE)
-    return path
+    return write_band_limited(path, seconds, RATE, seed=2)
 
 
 def free_port() -> int:
@@ -62,7 +57,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return {
         "instant": folder / "instant",
         "micro": folder / "micro",
-        "clip": write_band_limited(folder / "clip.wav"),
+        "clip": write_music(folder / "clip.wav"),
         "broken": broken,
     }
 
@@ -154,7 +149,7 @@ def test_page_shows_a_message_for_an_unreadable_file(page, files):
 
 
 def test_page_refuses_a_file_over_the_size_limit(page, tmp_path):
-    upload(page, write_band_limited(tmp_path / "big.wav", seconds=4.0))  # 0.35 MB
+    upload(page, write_music(tmp_path / "big.wav", seconds=4.0))  # 0.35 MB
     page.get_by_text("exceed the maximum allowed size").wait_for()
 
 
@@ -277,7 +272,7 @@ def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, 
 )
 def test_restorer_refuses_with_one_line(restorer, files, tmp_path, upload, request_, message):
     if upload == "big":
-        files = {"big": write_band_limited(tmp_path / "big.wav", seconds=4.0)}
+        files = {"big": write_music(tmp_path / "big.wav", seconds=4.0)}
     path = None if upload is None else str(files[upload])
     with pytest.raises(A2SBInputError) as refused:
         restorer.restore(path, request_, "instant")

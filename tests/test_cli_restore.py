@@ -16,7 +16,7 @@ import pytest
 import soundfile
 import torch
 from PIL import Image
-from synth import synth_music
+from synth import write_band_limited
 
 from a2sb.cli import main
 
@@ -28,12 +28,7 @@ QUICK = ["--steps", "2", "--window-frames", "32", "--hop-frames", "32", "--windo
 
 def write_music(path: Path, channels: int = 1, rate: int = 44100, seed: int = 0) -> Path:
     """A 0.25 s excerpt, brick-walled at 4 kHz (so that a cutoff is there to detect)."""
-    music = synth_music(rate // 4, sampling_rate=rate, channels=channels, seed=seed)
-    spectrum = np.fft.rfft(music, axis=-1)
-    spectrum[:, np.fft.rfftfreq(music.shape[-1], 1 / rate) > 4000] = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.fft.irfft(spectrum, music.shape[-1], axis=-1).T, rate)
-    return path
+    return write_band_limited(path, 0.25, rate, channels, seed=seed)
 
 
 def run_cli(*arguments: str, env: dict | None = None, launcher: list[str] | None = None):

@@ -29,13 +29,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile
 import yaml
 from fakes import RecordingUNet
 from huggingface_hub import constants
-from synth import synth_music
+from synth import write_band_limited
 from tiny import MICRO_UNET
 
 from a2sb.official import OFFICIAL_REPO_ID, default_conversion_cache, release_cache_folder
@@ -76,11 +74,7 @@ def code_blocks(page: Path) -> list[dict]:
 
 def write_music(path: Path, seconds: float, channels: int = 1, cutoff_hz: float = 8000) -> None:
     """Synthesized music, brick-walled at `cutoff_hz` (a cutoff to detect), in path's format."""
-    music = synth_music(int(seconds * RATE), RATE, channels, seed=len(path.name))
-    spectrum = np.fft.rfft(music, axis=-1)
-    spectrum[:, np.fft.rfftfreq(music.shape[-1], 1 / RATE) > cutoff_hz] = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.fft.irfft(spectrum, music.shape[-1], axis=-1).T, RATE)
+    write_band_limited(path, seconds, RATE, channels, cutoff_hz, seed=len(path.name))
 
 
 def write_training_configs(folder: Path) -> None:
