@@ -1,3 +1,14 @@
+"""Fixtures of every test; the helpers they share live beside this file, one idea each:
+
+- `tiny.py`: the tiny UNet configurations (`TINY_CONFIG`, `MICRO_UNET`, `TRAINING_UNET`);
+- `fakes.py`: stand-in networks (`micro_unet`, `RecordingUNet`);
+- `synth.py`: music-like audio made on the spot (`synth_music`, `write_band_limited`);
+- `faults.py`: the machine's faults (a full or read-only tmpfs, a failing `fsync`);
+- `training_setup.py`: a training configuration that runs in seconds;
+- `official_grammar.py`: released state dicts at any size, from the key grammar;
+- `docs_runner.py`: runs a documentation page's code blocks (tests/test_docs.py).
+"""
+
 import sys
 from pathlib import Path
 
