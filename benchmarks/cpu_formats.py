@@ -1,16 +1,21 @@
-"""The bundled model's UNet on the CPU in fp32, fp32 channels-last and bf16 (run by hand).
+"""The bundled model's UNet on the CPU in each number format (run by hand).
 
-One window batch `[4, 3, 1024, 256]` (what `a2sb restore` sends per call), random input, t = 0.5.
-The variants run interleaved, `--runs` rounds, so that load from other processes falls on all of
-them alike; the median time of each and its error against fp32 (max |Δ| / max |fp32 output|) are
-printed and written into benchmarks/RESULTS.md under "## CPU formats (a2sb-small UNet)".
+fp32 (what the library runs on the CPU), fp32 channels-last, bf16 under `torch.autocast` with
+channels-last weights (oneDNN's bf16 kernels: not used by the library, which saw them return NaN
+on narrow maps), and bf16 and fp16 weights as `--dtype bf16|fp16` loads them (torch's exact
+native kernels on the CPU). One window batch `[batch, 3, 1024, 256]` (`a2sb restore` sends 4
+per call), random input, t = 0.5. The variants run interleaved, `--runs` rounds, so that load
+from other processes falls on all of them alike; the median time of each and its error against
+fp32 (max |Δ| / max |fp32 output|) are printed and written into benchmarks/RESULTS.md under
+"## CPU formats (a2sb-small UNet)".
 
-    python benchmarks/cpu_formats.py --runs 5
+    python benchmarks/cpu_formats.py --runs 3 --batch 1
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import shlex
 import statistics
@@ -28,21 +33,37 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 HEADING = "## CPU formats (a2sb-small UNet)"
 
 
-def variants(unet: torch.nn.Module) -> dict[str, tuple[torch.nn.Module, torch.dtype, bool]]:
-    """name → (model, input dtype, channels-last input)."""
-    bf16 = A2SBPipeline.from_pretrained(torch_dtype=torch.bfloat16).unet.eval()
+def variants(unet: torch.nn.Module) -> dict[str, tuple]:
+    """name → (model, input dtype, channels-last input, autocast dtype or None)."""
     channels_last = A2SBPipeline.from_pretrained().unet.eval().to(memory_format=torch.channels_last)
+    bf16 = A2SBPipeline.from_pretrained(torch_dtype=torch.bfloat16).unet.eval()
+    fp16 = A2SBPipeline.from_pretrained(torch_dtype=torch.float16).unet.eval()
     return {
-        "fp32": (unet, torch.float32, False),
-        "fp32 channels-last": (channels_last, torch.float32, True),
-        "bf16": (bf16, torch.bfloat16, False),
+        "fp32": (unet, torch.float32, False, None),
+        "fp32 channels-last": (channels_last, torch.float32, True, None),
+        "bf16 autocast, channels-last (oneDNN)": (
+            channels_last,
+            torch.float32,
+            True,
+            torch.bfloat16,
+        ),
+        "bf16 weights (--dtype bf16)": (bf16, torch.bfloat16, False, None),
+        "fp16 weights (--dtype fp16)": (fp16, torch.float16, False, None),
     }
+
+
+def run(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, autocast: torch.dtype | None):
+    """One forward, under `torch.autocast` when `autocast` names a dtype."""
+    mixed = torch.autocast("cpu", dtype=autocast) if autocast else contextlib.nullcontext()
+    with mixed:
+        return model(x, t).sample.float()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=4, help="windows per call")
     parser.add_argument(
         "--results-file", type=Path, default=REPOSITORY / "benchmarks" / "RESULTS.md"
     )
@@ -50,24 +71,27 @@ def main() -> None:
     keep_freed_memory()
     torch.set_num_threads(args.threads)
     unet = A2SBPipeline.from_pretrained().unet.eval()
-    sample = torch.randn(4, 3, 1024, 256, generator=torch.Generator().manual_seed(0))
-    t = torch.full((4,), 0.5)
+    sample = torch.randn(args.batch, 3, 1024, 256, generator=torch.Generator().manual_seed(0))
+    t = torch.full((args.batch,), 0.5)
     models = variants(unet)
     times = {name: [] for name in models}
     outputs = {}
     with torch.inference_mode():
         for round_index in range(args.runs + 1):  # round 0 warms up
-            for name, (model, dtype, channels_last) in models.items():
+            for name, (model, dtype, channels_last, autocast) in models.items():
                 x = sample.to(dtype)
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 started = time.perf_counter()
-                outputs[name] = model(x, t).sample.float()
+                outputs[name] = run(model, x, t, autocast)
                 if round_index:
                     times[name].append(time.perf_counter() - started)
     reference = outputs["fp32"]
     scale = reference.abs().max().item()
-    rows = ["| format | median s per call | × fp32 | max error / max output |", "|---|---|---|---|"]
+    rows = [
+        "| format | median s per call | × fp32 speed | max error / max output |",
+        "|---|---|---|---|",
+    ]
     fp32_time = statistics.median(times["fp32"])
     for name, measured in times.items():
         median = statistics.median(measured)
@@ -78,7 +102,7 @@ def main() -> None:
     print(table)
     command = shlex.join(["python", "benchmarks/cpu_formats.py", *sys.argv[1:]])
     section = (
-        f"{HEADING}\n\n`{command}` — one call on `[4, 3, 1024, 256]` windows, median of "
+        f"{HEADING}\n\n`{command}` — one call on `[{args.batch}, 3, 1024, 256]` windows, median of "
         f"{args.runs} interleaved rounds, {args.threads} threads, torch {torch.__version__}, "
         f"{platform.processor() or platform.machine()}.\n\n{table}\n"
     )

@@ -3,10 +3,13 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from a2sb.cli import build_parser
+from a2sb.cli.console import Console
+from a2sb.cli.devices import TORCH_DTYPES
 from a2sb.cli.inputs import RestoreJob, plan_jobs
-from a2sb.cli.model_choice import ModelChoice
+from a2sb.cli.model_choice import ModelChoice, load_pipeline
 from a2sb.cli.option_values import parse_cutoff, parse_gap, parse_time
 from a2sb.cli.restore_settings import settings_from_args
 from a2sb.cli.summary import RestoreOutcome, format_summary
@@ -188,3 +191,13 @@ def test_summary_lists_each_file_then_the_totals():
         "failed    c.wav: cannot read c.wav",
         "3 files: 1 restored, 1 skipped, 1 failed",
     ]
+
+
+@pytest.mark.parametrize(("dtype", "warned"), [("bf16", True), ("fp16", True), ("fp32", False)])
+def test_half_precision_on_the_cpu_is_loaded_with_a_warning(model_dir, capsys, dtype, warned):
+    pipeline = load_pipeline(
+        ModelChoice(model_dir, dtype=dtype), torch.device("cpu"), Console(quiet=True)
+    )
+    assert pipeline.unet.dtype == TORCH_DTYPES[dtype]
+    warning = f"warning: --dtype {dtype} on the CPU runs torch's slow half-precision kernels"
+    assert (warning in capsys.readouterr().err) == warned
