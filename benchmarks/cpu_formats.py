@@ -1,12 +1,12 @@
 """The bundled model's UNet on the CPU in each number format (run by hand).
 
-fp32 (what the library runs on the CPU), fp32 channels-last, bf16 under `torch.autocast` with
-channels-last weights (oneDNN's bf16 kernels: not used by the library, which saw them return NaN
-on narrow maps), and bf16 and fp16 weights as `--dtype bf16|fp16` loads them (torch's exact
-native kernels on the CPU). One window batch `[batch, 3, 1024, 256]` (`a2sb restore` sends 4
-per call), random input, t = 0.5. The variants run interleaved, `--runs` rounds, so that load
-from other processes falls on all of them alike; the median time of each and its error against
-fp32 (max |Δ| / max |fp32 output|) are printed and written into benchmarks/RESULTS.md under
+fp32 (the default), fp32 channels-last, bf16 under `torch.autocast` with channels-last weights,
+and bf16 and fp16 weights as `--dtype bf16|fp16` loads them. bf16 runs on oneDNN's kernels
+(the model recomputes a non-finite result with torch's exact native kernels, about 190× slower,
+as fp16 is here). One window batch `[batch, 3, 1024, 256]` (`a2sb restore` sends 4 per call),
+random input, t = 0.5. The variants run interleaved, `--runs` rounds, so that load from other
+processes falls on all of them alike; the median time of each and its error against fp32
+(max |Δ| / max |fp32 output|) are printed and written into benchmarks/RESULTS.md under
 "## CPU formats (a2sb-small UNet)".
 
     python benchmarks/cpu_formats.py --runs 3 --batch 1

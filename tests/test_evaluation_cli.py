@@ -4,6 +4,7 @@ import re
 import signal
 
 import pytest
+import torch
 from synth import synth_music
 
 from a2sb.audio import save_audio
@@ -157,6 +158,31 @@ def test_evaluate_a_saved_pipeline_end_to_end(data_folder, tmp_path, capsys):
     assert row[2].strip() == "bwe-4000Hz"
     assert float(row[3]) > 0  # LSD of a random network: finite and positive
     assert row[7].strip() == "2"
+
+
+def test_dtype_loads_the_model_in_it_and_is_recorded(data_folder, tmp_path, monkeypatch):
+    from fakes import micro_unet
+
+    from a2sb.pipelines import A2SBPipeline
+    from a2sb.schedulers import I2SBScheduler
+
+    A2SBPipeline(micro_unet(), I2SBScheduler()).save_pretrained(tmp_path / "model")
+    loaded = []
+    real_from_pretrained = A2SBPipeline.from_pretrained
+
+    def recording_from_pretrained(*arguments, **options):
+        loaded.append(real_from_pretrained(*arguments, **options))
+        return loaded[-1]
+
+    monkeypatch.setattr(A2SBPipeline, "from_pretrained", recording_from_pretrained)
+    output = tmp_path / "results.json"
+    argv = ["evaluate", "--model", str(tmp_path / "model"), "--data", str(data_folder)]
+    argv += ["--task", "bwe", "--cutoffs", "4000", "--steps", "1", "--limit", "1"]
+    assert main([*argv, "--dtype", "bf16", "--output", str(output)]) == 0
+    assert loaded[0].unet.dtype == torch.bfloat16
+    assert json.loads(output.read_text())["settings"]["dtype"] == "bf16"
+    assert main([*argv, "--output", str(tmp_path / "fp32.json")]) == 0
+    assert "dtype" not in json.loads((tmp_path / "fp32.json").read_text())["settings"]
 
 
 @pytest.mark.parametrize(

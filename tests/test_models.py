@@ -1,3 +1,4 @@
+import logging
 import math
 
 import pytest
@@ -15,6 +16,7 @@ from a2sb.models.embeddings import (
     time_embedding,
 )
 from a2sb.models.unet_rope_blocks import Upsample
+from a2sb.notices import warn_once
 from a2sb.official import to_official_state_dict
 
 PAPER_RELEASED_ENTRIES = 565_544_851
@@ -86,18 +88,67 @@ def test_tiny_forward_keeps_shape(tiny_model):
     assert torch.isfinite(output.sample).all()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 2])
 def test_bfloat16_stays_finite_on_narrow_windows(seed):
     """One attention head on a 32-frame window (the deepest maps are 2 frames wide): oneDNN's
-    bf16 convolutions on the CPU returned NaN here, on one thread for a channels-last
-    attention output (seed 2) and on two threads for most seeds. Slow: the CPU's exact bf16
-    kernels take seconds for this tiny network."""
+    bf16 convolutions on the CPU once returned NaN here, on one thread for a channels-last
+    attention output (seed 2) and on two threads for most seeds."""
     torch.manual_seed(seed)
     model = RoPEUNet2DModel(**TINY_CONFIG).eval().to(torch.bfloat16)
     sample = torch.randn(2, 3, 1024, 32).bfloat16()
     with torch.inference_mode():
         assert torch.isfinite(model(sample, torch.full((2,), 1.0)).sample).all()
+
+
+def test_bfloat16_on_the_cpu_recomputes_a_non_finite_onednn_result_with_exact_kernels(
+    monkeypatch, caplog
+):
+    torch.manual_seed(0)
+    model = RoPEUNet2DModel(**TINY_CONFIG).eval().to(torch.bfloat16)
+    sample = torch.randn(1, 3, 64, 64).bfloat16()
+    exact_network = model._network
+    kernels = []
+
+    def network_whose_onednn_fails(hidden_states, conditionings):
+        kernels.append("oneDNN" if torch.backends.mkldnn.enabled else "native")
+        output = exact_network(hidden_states, conditionings)
+        return output * math.nan if torch.backends.mkldnn.enabled else output
+
+    monkeypatch.setattr(model, "_network", network_whose_onednn_fails)
+    warn_once.cache_clear()
+    with torch.inference_mode(), caplog.at_level(logging.WARNING):
+        output = model(sample, 0.5).sample
+        with torch.backends.mkldnn.flags(enabled=False):
+            expected = exact_network(sample, model_conditionings(model, sample, 0.5))
+    assert kernels == ["oneDNN", "native"]
+    torch.testing.assert_close(output, expected, rtol=0, atol=0)
+    assert "recomputed with torch's exact native kernels" in caplog.text
+
+
+def test_a_non_finite_input_is_not_recomputed(monkeypatch):
+    model = RoPEUNet2DModel(**TINY_CONFIG).eval().to(torch.bfloat16)
+    calls = []
+    exact_network = model._network
+    monkeypatch.setattr(
+        model, "_network", lambda *inputs: calls.append(1) or exact_network(*inputs)
+    )
+    sample = torch.full((1, 3, 64, 64), math.nan).bfloat16()
+    with torch.inference_mode():
+        model(sample, 0.5)
+    assert calls == [1]
+
+
+def model_conditionings(model: RoPEUNet2DModel, sample: torch.Tensor, t: float) -> list:
+    """The per-level conditioning maps that `forward` builds for `_network`."""
+    config = model.config
+    time_features = time_embedding(torch.full((sample.shape[0],), t), config.time_embedding_dim)
+    rows = sample.shape[2]
+    return [
+        conditioning_map(time_features, rows >> level, config.frequency_embedding_dim).to(
+            sample.dtype
+        )
+        for level in range(model.num_levels + 1)
+    ]
 
 
 def test_scalar_timestep_equals_per_sample_timesteps(tiny_model, tiny_input):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from a2sb.cli.restore import DEVICES
+from a2sb.cli.option_values import DEVICES, DTYPES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_FILE_MB = 100.0
@@ -67,7 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dtype",
-        choices=["fp32", "bf16", "fp16"],
+        choices=DTYPES,
         default="fp32",
         help="precision of the models (default fp32)",
     )

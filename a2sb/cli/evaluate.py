@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from a2sb.cli.option_values import DEVICES
+from a2sb.cli.option_values import DEVICES, DTYPES
 from a2sb.errors import A2SBInputError
 from a2sb.tasks import TASK_NAMES
 
@@ -81,6 +81,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--window-batch-size", type=int, default=4, help="model: windows per model call"
     )
     parser.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="fp32",
+        help="model: weights' number format, as for a2sb restore (%(default)s)",
+    )
+    parser.add_argument(
         "--visqol",
         action="store_true",
         help="also score ViSQOL (needs `pip install visqol-python`; seconds per file)",
@@ -95,6 +101,7 @@ def load_restorer(
     num_inference_steps: int | None = None,
     seed: int = 0,
     window_batch_size: int = 4,
+    dtype: str = "fp32",
 ) -> Restorer:
     """The restorer that `--model` names: `baseline:NAME`, or a model ID or path.
 
@@ -106,6 +113,7 @@ def load_restorer(
         num_inference_steps: a model's network calls per restoration; None: its own default.
         seed: a model's noise seed.
         window_batch_size: a model's windows per call.
+        dtype: a model's number format: "fp32", "bf16" or "fp16".
 
     Raises:
         A2SBInputError: an unknown baseline, a baseline for another task, or a model that
@@ -115,10 +123,11 @@ def load_restorer(
 
     if model_spec.startswith(BASELINE_PREFIX):
         return get_baseline(model_spec.removeprefix(BASELINE_PREFIX), task).restore
+    from a2sb.cli.devices import TORCH_DTYPES
     from a2sb.evaluation.pipeline_restorer import pipeline_restorer
     from a2sb.pipelines import A2SBPipeline
 
-    pipeline = A2SBPipeline.from_pretrained(model_spec).to(device)
+    pipeline = A2SBPipeline.from_pretrained(model_spec, dtype=TORCH_DTYPES[dtype]).to(device)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline_restorer(pipeline, num_inference_steps, seed, window_batch_size)
 
@@ -181,8 +190,11 @@ def run(args: argparse.Namespace) -> int:
     find_evaluation_files(args.data)
     device = str(process_device(resolve_device_kind(args.device), local_process_index=0))
     restorer = load_restorer(
-        args.model, task, device, args.steps, args.seed, args.window_batch_size
+        args.model, task, device, args.steps, args.seed, args.window_batch_size, args.dtype
     )
+    model_settings = {"steps": args.steps or "model default", "seed": args.seed}
+    if args.dtype != "fp32":  # results saved before --dtype existed are fp32, and resume
+        model_settings["dtype"] = args.dtype
     results = evaluate(
         restorer,
         args.model,
@@ -194,9 +206,7 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         visqol=args.visqol,
         progress_bar=True,
-        restorer_settings=None
-        if args.model.startswith(BASELINE_PREFIX)
-        else {"steps": args.steps or "model default", "seed": args.seed},
+        restorer_settings=None if args.model.startswith(BASELINE_PREFIX) else model_settings,
     )
     print(format_table({args.model: summarize(results, conditions)}))
     print(TABLE_NOTE)

@@ -50,19 +50,19 @@ def check_model_source(model: str) -> None:
         )
 
 
-HALF_PRECISION_ON_CPU = (
-    "warning: --dtype {dtype} on the CPU runs torch's slow half-precision kernels (a2sb-small: "
-    "about 190x slower than fp32 on a 2-core x86 CPU, docs/performance.md); drop --dtype to "
-    "restore in fp32, unless memory forces half precision"
+FP16_ON_CPU = (
+    "warning: --dtype fp16 on the CPU runs torch's slow half-precision kernels (a2sb-small: "
+    "about 190x slower than fp32 on a 2-core x86 CPU, docs/performance.md); use fp32, or bf16 "
+    "(oneDNN's kernels: faster than fp32 on CPUs with AVX-512 BF16)"
 )
 
 
 def load_pipeline(choice: ModelChoice, device: torch.device, console: Console) -> A2SBPipeline:
-    """The pipeline of `choice` on `device`, its progress bar set for this process; half
-    precision on the CPU is loaded as asked, with a warning that it is far slower there."""
+    """The pipeline of `choice` on `device`, its progress bar set for this process; fp16 on the
+    CPU is loaded as asked, with a warning that it is far slower there."""
     console.say(f"loading {choice.model} on {device} ({choice.dtype})")
-    if device.type == "cpu" and choice.dtype != "fp32":
-        console.write(HALF_PRECISION_ON_CPU.format(dtype=choice.dtype))
+    if device.type == "cpu" and choice.dtype == "fp16":
+        console.write(FP16_ON_CPU)
     if console.quiet:
         diffusers_logging.disable_progress_bar()
     try:

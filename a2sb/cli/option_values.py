@@ -76,3 +76,6 @@ def parse_cutoff(text: str) -> float | None:
 DEVICES = ("auto", "cuda", "mps", "cpu")
 """What `--device` accepts; "auto" takes this process's GPU, else MPS, else the CPU
 (`a2sb.cli.devices.resolve_device_kind`)."""
+
+DTYPES = ("fp32", "bf16", "fp16")
+"""What `--dtype` accepts: the model's number format (`a2sb.cli.devices.TORCH_DTYPES`)."""

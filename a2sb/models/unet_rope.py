@@ -12,6 +12,7 @@ Every block at a resolution with H frequency rows is conditioned on that resolut
 `[batch, frequency_embedding_dim + time_embedding_dim, H, 1]` (see `embeddings`).
 """
 
+import logging
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +26,16 @@ from a2sb.errors import A2SBInputError
 from a2sb.models.aligned_loading import AlignedLoadingMixin
 from a2sb.models.embeddings import ROTARY_DIM, conditioning_map, time_embedding
 from a2sb.models.unet_rope_blocks import GroupNorm32, UNetLevel, Upsample
+from a2sb.notices import warn_once
+
+logger = logging.getLogger(__name__)
+
+ONEDNN_BF16_NOTICE = (
+    "oneDNN's bf16 convolutions returned non-finite values for a finite input on the CPU; "
+    "that call was recomputed with torch's exact native kernels (about 190x slower). If this "
+    "repeats, restore in fp32 on the CPU (drop --dtype bf16)"
+)
+"""Shown once: oneDNN's bf16 kernels (fast on the CPU) have returned NaN for some shapes."""
 
 
 @dataclass
@@ -168,13 +179,11 @@ class RoPEUNet2DModel(AlignedLoadingMixin, ModelMixin, ConfigMixin):
             for level in range(self.num_levels + 1)
         ]
 
-        if sample.device.type == "cpu" and sample.dtype == torch.bfloat16:
-            # oneDNN's bf16 convolutions on the CPU return NaN for some shapes when run on
-            # several threads (torch 2.13); torch's native kernels are exact.
+        output = self._network(sample, conditionings)
+        if _needs_exact_rerun(sample, output):
+            warn_once(logger.name, ONEDNN_BF16_NOTICE)
             with torch.backends.mkldnn.flags(enabled=False, allow_tf32=False):
                 output = self._network(sample, conditionings)
-        else:
-            output = self._network(sample, conditionings)
         if not return_dict:
             return (output,)
         return RoPEUNet2DOutput(sample=output)
@@ -275,3 +284,18 @@ def _check_config(
             f"time_embedding_dim ({time_embedding_dim}) and frequency_embedding_dim "
             f"({frequency_embedding_dim}) must be even (sines and cosines)"
         )
+
+
+def _needs_exact_rerun(sample: torch.Tensor, output: torch.Tensor) -> bool:
+    """Whether a bf16 call on the CPU went wrong in oneDNN: a finite input, a non-finite output.
+
+    oneDNN's bf16 convolutions are about 1.35x faster than fp32 on a CPU with AVX-512 BF16, but
+    an earlier version of this network saw them return NaN on narrow maps (2 frames wide, on
+    two threads); torch's native bf16 kernels are exact but about 190x slower
+    (`benchmarks/cpu_formats.py`).
+    """
+    if sample.device.type != "cpu" or sample.dtype != torch.bfloat16:
+        return False
+    if not torch.backends.mkldnn.is_available() or not torch.backends.mkldnn.enabled:
+        return False
+    return bool(torch.isfinite(sample).all()) and not bool(torch.isfinite(output).all())
