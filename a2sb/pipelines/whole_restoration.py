@@ -8,6 +8,8 @@ block and gives the same result for the same `KeyedNoise`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -29,7 +31,7 @@ def restore_whole(
     padded_frames: int,
     plan: SamplingPlan,
     noise: KeyedNoise,
-    progress: object,
+    progress: Any,
     callback: StepCallback | None = None,
     decode: bool = True,
 ) -> torch.Tensor:
