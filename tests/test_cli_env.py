@@ -5,7 +5,12 @@ import sys
 from pathlib import Path
 
 from a2sb import __version__
-from a2sb.cli.env import cached_hub_models, converted_pipelines, format_section
+from a2sb.cli.env import (
+    cached_hub_models,
+    converted_pipelines,
+    cpu_bf16_kernels,
+    format_section,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OFFICIAL = "nvidia/audio_to_audio_schrodinger_bridge"
@@ -82,9 +87,20 @@ def test_env_prints_versions_devices_caches_and_models(tmp_path):
         assert any(line.split()[:1] == [library] for line in lines), library
     assert any(line.startswith("  libsndfile") for line in lines)
     assert any(line.startswith("  CUDA") for line in lines)
+    assert any(line.startswith("  CPU bf16") for line in lines)
     assert f"  Hub cache         {hf_home / 'hub'}" in lines
     assert f"  conversion cache  {hf_home / 'a2sb' / 'converted'}" in lines
     assert any(line.startswith(f"  converted  {converted} (") for line in lines)
     assert any(line.startswith(f"  Hub        {OFFICIAL} (") for line in lines)
     bundled = REPO_ROOT / "a2sb" / "bundled" / "a2sb-small"
     assert any(line.startswith(f"  bundled    {bundled} (") for line in lines)
+
+
+def test_the_cpu_bf16_row_says_which_kernels_bf16_runs(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert cpu_bf16_kernels({"avx512f", "avx512_bf16"}).startswith("oneDNN with AVX-512 BF16")
+    assert cpu_bf16_kernels({"avx512f"}).startswith("oneDNN, AVX-512 without BF16")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert cpu_bf16_kernels({"avx2"}).endswith("keep fp32")

@@ -3,9 +3,10 @@
     a2sb env
 
 Prints, on stdout, the versions of a2sb and of the libraries it runs on, the CUDA and MPS
-devices torch sees, where the Hugging Face Hub cache and a2sb's conversion cache are, and which
-A2SB models they hold: converted release pipelines, and Hub snapshots of A2SB repositories
-(the release, those named with a2sb, and any holding an `A2SBPipeline`).
+devices torch sees and what bf16 runs on the CPU, where the Hugging Face Hub cache and a2sb's
+conversion cache are, and which A2SB models they hold: converted release pipelines, and Hub
+snapshots of A2SB repositories (the release, those named with a2sb, and any holding an
+`A2SBPipeline`).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def version_rows() -> list[tuple[str, str]]:
 
 
 def device_rows() -> list[tuple[str, str]]:
-    """Whether torch sees CUDA and MPS, and the name and memory of each CUDA device."""
+    """Whether torch sees CUDA and MPS, the name and memory of each CUDA device, and which
+    kernels bf16 runs on the CPU."""
     import torch
 
     if torch.cuda.is_available():
@@ -85,7 +87,34 @@ def device_rows() -> list[tuple[str, str]]:
     else:
         rows = [("CUDA", "not available")]
     mps = "available" if torch.backends.mps.is_available() else "not available"
-    return [*rows, ("MPS", mps)]
+    return [*rows, ("MPS", mps), ("CPU bf16", cpu_bf16_kernels(cpu_flags()))]
+
+
+def cpu_bf16_kernels(flags: set[str]) -> str:
+    """What `--dtype bf16` runs on this CPU, and whether it pays (`docs/performance.md`).
+
+    Args:
+        flags: the CPU's feature flags (`cpu_flags()`).
+    """
+    import torch
+
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "torch's native kernels (no AVX-512), about 190x slower than fp32: keep fp32"
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return "oneDNN with AVX-512 BF16: --dtype bf16 restores about 1.2x faster than fp32"
+    return "oneDNN, AVX-512 without BF16 instructions: compare --dtype bf16 with fp32 first"
+
+
+def cpu_flags() -> set[str]:
+    """The feature flags of the first CPU in /proc/cpuinfo (empty where there is none)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
 
 
 def converted_pipelines(cache_dir: Path) -> list[Path]:
