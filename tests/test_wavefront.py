@@ -8,7 +8,7 @@ from tqdm import tqdm
 from a2sb.pipelines.bridge_sampling import SamplingPlan, sample_whole_state
 from a2sb.pipelines.keyed_noise import NOISE_BLOCK_FRAMES, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.multidiffusion import padded_frames, tile_frames
+from a2sb.pipelines.multidiffusion import tile_frames
 from a2sb.pipelines.wavefront import WavefrontSampler
 from a2sb.schedulers import DBIMScheduler, I2SBScheduler
 
@@ -42,7 +42,7 @@ def plan(schedule, steps=4, items=1, noise_channels=1, batch=3):
 
 
 def whole_state(scheduler, region, x1, the_plan, noise, model_fn):
-    total = padded_frames(region.frames, WINDOW, HOP, the_plan.window_schedule)
+    total = the_plan.padded_frames(region.frames)
     return sample_whole_state(
         scheduler,
         model_fn,
@@ -56,10 +56,7 @@ def whole_state(scheduler, region, x1, the_plan, noise, model_fn):
 
 
 def wavefront(scheduler, region, x1, the_plan, noise, model_fn, push_frames, on_push=None):
-    total = padded_frames(region.frames, WINDOW, HOP, the_plan.window_schedule)
-    sampler = WavefrontSampler(
-        scheduler, model_fn, region, total, the_plan, noise, (x1.shape[1], FREQ)
-    )
+    sampler = WavefrontSampler(scheduler, model_fn, region, the_plan, noise, (x1.shape[1], FREQ))
     finished = []
     for start in range(0, region.frames, push_frames):
         finished += sampler.push(x1[..., start : start + push_frames])

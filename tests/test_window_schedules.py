@@ -58,6 +58,12 @@ def test_shifted_schedule_pads_no_frame_past_the_window():
     assert padded_frames(862, 256, 128, "overlap") == 896
 
 
+def test_a_sampling_plan_pads_as_its_window_schedule_does():
+    for schedule, padded in [("shifted", 862), ("overlap", 896)]:
+        plan = bridge_sampling.SamplingPlan(1, 1, 10, schedule, 256, 128, 4)
+        assert plan.padded_frames(862) == padded
+
+
 def test_joined_output_is_zero_where_no_window_is_used():
     sample = torch.ones(1, 1, 1, 8)
     pairs = [(0, Window(0, slice(0, 2)))]

@@ -23,6 +23,7 @@ from a2sb.pipelines.multidiffusion import (
     WindowSchedule,
     joined_model_output,
     needed_windows,
+    padded_frames,
     schedule_windows,
 )
 from a2sb.representations import STFTRepresentation
@@ -60,6 +61,10 @@ class SamplingPlan:
     window_frames: int
     hop_frames: int
     window_batch_size: int
+
+    def padded_frames(self, frames: int) -> int:
+        """P, the frames the windows tile for audio of `frames` frames (`padded_frames`)."""
+        return padded_frames(frames, self.window_frames, self.hop_frames, self.window_schedule)
 
 
 def step_frames(

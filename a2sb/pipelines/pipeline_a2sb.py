@@ -32,7 +32,7 @@ from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.converted_checkpoints import FromOfficialCheckpointsMixin
 from a2sb.pipelines.keyed_noise import KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.multidiffusion import WindowSchedule, padded_frames
+from a2sb.pipelines.multidiffusion import WindowSchedule
 from a2sb.pipelines.pipeline_audio import batch_at_rate, resampled_to_length
 from a2sb.pipelines.pipeline_checks import (
     PYTHON_NAMES,
@@ -291,7 +291,6 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
                 reader,
                 StreamedOutput(output_path, output_rate, bit_depth, clip_mode),
                 region,
-                padded_frames(region.frames, window_frames, hop_frames, window_schedule),
                 plan,
                 noise,
                 getattr(self, "_progress_bar_config", {}),
@@ -397,7 +396,6 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
                 self._bridge_parts(),
                 waveforms,
                 region,
-                padded_frames(region.frames, window_frames, hop_frames, window_schedule),
                 plan,
                 noise,
                 progress,

@@ -122,7 +122,6 @@ def restore_stream(
     samples: int,
     channels: int,
     region: MissingRegion,
-    padded_frames: int,
     plan: SamplingPlan,
     noise: KeyedNoise,
     write: Callable[[np.ndarray], None],
@@ -135,7 +134,6 @@ def restore_stream(
         samples: N, the length of the audio.
         channels: channels of the audio (one item).
         region: what is missing (`MissingRegion` of N samples, `channels` rows).
-        padded_frames: the frames the windows tile.
         plan: the loop's settings (one item).
         noise: the keyed noise of the restoration.
         write: receives the restored float32 `[channels, m]` blocks in order, N samples in all.
@@ -147,7 +145,6 @@ def restore_stream(
         parts.scheduler,
         parts.model_fn,
         region,
-        padded_frames,
         plan,
         noise,
         (representation.channels, representation.freq_bins),
@@ -186,7 +183,6 @@ def restore_file_stream(
     reader: AudioReader,
     output: StreamedOutput,
     region: MissingRegion,
-    padded_frames: int,
     plan: SamplingPlan,
     noise: KeyedNoise,
     progress_options: dict[str, Any],
@@ -199,7 +195,6 @@ def restore_file_stream(
         reader: the input, read at the representation's rate.
         output: the result's path, rate, bit depth and clip mode.
         region: what is missing.
-        padded_frames: the frames the windows tile.
         plan: the loop's settings (one item).
         noise: the keyed noise of the restoration.
         progress_options: the pipeline's progress bar configuration.
@@ -223,7 +218,6 @@ def restore_file_stream(
             reader.samples,
             channels,
             region,
-            padded_frames,
             plan,
             noise,
             write,

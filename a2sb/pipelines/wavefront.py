@@ -162,9 +162,8 @@ class WavefrontSampler:
         model_fn: the network on batches of windows (one partition per call).
         region: what is missing, for the masks and for skipping windows without missing
             content.
-        padded_frames: P, the frames the windows tile (`padded_frames`); frames T..P−1 are
-            x1's frames i mod T.
-        plan: the loop's settings.
+        plan: the loop's settings; the windows tile its `padded_frames` P of the region's T
+            frames, frames T..P−1 being x1's frames i mod T.
         noise: the keyed step noise.
         frame_shape: `(repr_channels, freq)` of one frame.
     """
@@ -174,7 +173,6 @@ class WavefrontSampler:
         scheduler: BridgeScheduler,
         model_fn: ModelFn,
         region: MissingRegion,
-        padded_frames: int,
         plan: SamplingPlan,
         noise: KeyedNoise,
         frame_shape: tuple[int, ...],
@@ -183,6 +181,7 @@ class WavefrontSampler:
         self.model_fn = model_fn
         self.region = region
         self.frames = region.frames
+        padded_frames = plan.padded_frames(region.frames)
         self.padded_frames = padded_frames
         self.plan = plan
         self.noise = noise

@@ -28,7 +28,6 @@ def restore_whole(
     parts: BridgeParts,
     waveforms: np.ndarray,
     region: MissingRegion,
-    padded_frames: int,
     plan: SamplingPlan,
     noise: KeyedNoise,
     progress: Any,
@@ -41,7 +40,6 @@ def restore_whole(
         parts: the pipeline's representation, fill, sampler and network.
         waveforms: float32 `[items, channels, samples]` at the representation's rate.
         region: what is missing (`MissingRegion` of items · channels rows).
-        padded_frames: the frames the windows tile.
         plan: the loop's settings.
         noise: the keyed noise of the restoration.
         progress: the progress bar of `sample_whole_state`.
@@ -69,6 +67,7 @@ def restore_whole(
         batch_shape=(items, channels),
     )
     del known, spectrum
+    padded_frames = plan.padded_frames(frames)
     restored = sample_whole_state(
         parts.scheduler,
         parts.model_fn,
