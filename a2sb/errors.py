@@ -13,3 +13,10 @@ class A2SBWriteError(OSError):
     """A result could not be written (full disk, read-only or forbidden folder, path too long):
     the message names the file, the cause and the fix. Nothing is left under the file's final
     name. An `OSError`, so that code catching the file system's own errors still catches it."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, for a one-line report; the error's type name when
+    the message is empty."""
+    message = str(error).strip()
+    return message.splitlines()[0] if message else type(error).__name__

@@ -10,7 +10,7 @@ from diffusers.utils import logging as diffusers_logging
 
 from a2sb.cli.console import Console
 from a2sb.cli.devices import TORCH_DTYPES
-from a2sb.errors import A2SBInputError
+from a2sb.errors import A2SBInputError, first_line
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.pipeline_sources import looks_like_hub_id
@@ -73,10 +73,10 @@ def load_pipeline(choice: ModelChoice, device: torch.device, console: Console) -
             dtype=TORCH_DTYPES[choice.dtype],
         )
     except OSError as error:
-        reason = str(error).strip().splitlines()[0]
+        reason = first_line(error)
         raise A2SBInputError(
-            f"cannot load the model {choice.model} ({reason}); check the Hub id or the folder, "
-            "and the network (or pass a local folder)"
+            f"cannot load the model {choice.model} ({reason}); check the Hub id or "
+            "the folder, and the network (or pass a local folder)"
         ) from error
     pipeline.to(device)
     pipeline.set_progress_bar_config(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from a2sb.errors import A2SBInputError
+from a2sb.errors import A2SBInputError, first_line
 from a2sb.notices import warn_once
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
@@ -45,9 +45,9 @@ def saved_pipeline_source(source: str) -> str:
 def hub_load_error(source: str, error: OSError) -> A2SBInputError:
     """The one-line refusal of a Hub id that could not be loaded (no network, no such
     repository, no pipeline in it)."""
-    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    reason = first_line(error)
     return A2SBInputError(
-        f"cannot load {source} from the Hugging Face Hub ({reason}); check the repository id "
-        "and your network, or pass a local folder (a saved pipeline with model_index.json, or "
-        "the release's ckpt/ files)"
+        f"cannot load {source} from the Hugging Face Hub ({reason}); check the "
+        "repository id and your network, or pass a local folder (a saved pipeline with "
+        "model_index.json, or the release's ckpt/ files)"
     )
