@@ -29,8 +29,9 @@ FILL_NOISE_STD = 0.5
 PRIOR_NOISE_STD = 0.1
 """Default σ_p of the prior fill: the noise added to the estimate P in the missing region."""
 SBR_START_FRACTION = 0.9
-"""Band replication replaces the spectrum from 0.9 · f_c up: the top tenth of the kept band
-lies in a resampler's or codec's transition band, too faint to copy and to keep."""
+"""Band replication replaces the spectrum from 0.9 · f_c up (`first_replaced_row`): the top
+tenth of the kept band lies in a resampler's or codec's transition band, too faint to copy and
+to keep."""
 SBR_GAIN_EXPONENT = 3.0
 """A copy moved from f_src to f_dst is scaled by (f_src / f_dst)^3: −18 dB per octave."""
 SBR_PATCH_FRACTION = 1 / 3
@@ -49,22 +50,49 @@ def check_cutoff(cutoff_hz: float, sampling_rate: int) -> None:
         )
 
 
+def first_replaced_row(
+    representation: STFTRepresentation, cutoff_hz: float, fill: Fill = "noise"
+) -> int:
+    """The first row that bandwidth extension at `cutoff_hz` replaces.
+
+    The noise fill (the paper's) replaces rows r ≥ ⌊n_fft · f / sampling_rate⌋, the bins above
+    the cutoff. The prior fill replaces from bin k_r = ⌊0.9 · k_c⌋ (`SBR_START_FRACTION`, k_c
+    the first bin above the cutoff) on: the top tenth of the kept band lies in a resampler's or
+    codec's transition band, too faint to keep, and band replication re-creates it as well.
+
+    Args:
+        representation: gives the rows of a frequency.
+        cutoff_hz: highest kept frequency, in (0, Nyquist).
+        fill: the fill of the bridge's endpoint ("noise" or "prior").
+
+    Returns:
+        The row index (row r holds bin r + 1): 185 at 4 kHz, 166 at 4 kHz with the prior fill.
+    """
+    check_cutoff(cutoff_hz, representation.sampling_rate)
+    row = representation.row_for_frequency(cutoff_hz)
+    if fill == "prior":
+        row = max(1, math.floor(SBR_START_FRACTION * (row + 1))) - 1
+    return row
+
+
 def bandwidth_extension_mask(
-    representation: STFTRepresentation, cutoff_hz: float, num_samples: int
+    representation: STFTRepresentation, cutoff_hz: float, num_samples: int, fill: Fill = "noise"
 ) -> torch.Tensor:
-    """Everything above `cutoff_hz` is missing: rows r ≥ ⌊n_fft · f / sampling_rate⌋.
+    """Everything above `cutoff_hz` is missing: rows from `first_replaced_row` up (with the
+    noise fill, r ≥ ⌊n_fft · f / sampling_rate⌋).
 
     Args:
         representation: gives the rows and frames of the spectrogram.
         cutoff_hz: highest kept frequency, in (0, Nyquist).
         num_samples: length of the audio the mask is for.
+        fill: the fill of the bridge's endpoint; the prior fill also replaces the top tenth of
+            the kept band.
 
     Returns:
-        `[1, 1, freq, frames]`; at 4 kHz, rows 185 and above are 1.
+        `[1, 1, freq, frames]`; at 4 kHz, rows 185 and above are 1 (166 with the prior fill).
     """
-    check_cutoff(cutoff_hz, representation.sampling_rate)
     mask = torch.zeros(1, 1, representation.freq_bins, representation.frames_for(num_samples))
-    mask[:, :, representation.row_for_frequency(cutoff_hz) :] = 1.0
+    mask[:, :, first_replaced_row(representation, cutoff_hz, fill) :] = 1.0
     return mask
 
 
@@ -174,39 +202,35 @@ def fill_missing(
 
 def replicate_band(
     spectrum: torch.Tensor,
-    first_missing_bin: torch.Tensor,
+    first_replaced_bin: torch.Tensor,
     coherent_step: int,
     patch_fraction: float = SBR_PATCH_FRACTION,
     gain_exponent: float = SBR_GAIN_EXPONENT,
-    start_fraction: float = SBR_START_FRACTION,
 ) -> torch.Tensor:
-    """Spectral band replication of a complex STFT, one cutoff per batch item.
+    """Spectral band replication of a complex STFT, one start per batch item.
 
-    Bins k ≥ k_r = ⌊start_fraction · k_c⌋ (k_c the first missing bin) are replaced by the
-    patch of W bins just below k_r, W = max(s, s · ⌊patch_fraction · k_r / s⌋) with
-    s = `coherent_step`, repeated upward until Nyquist: bin k takes the complex value —
-    magnitude and phase — of k_s = k_r − W + ((k − k_r) mod W), scaled by
-    (k_s / k)^gain_exponent (−18 dB per octave at 3). Every shift k − k_s is a multiple of s
-    = n_fft / hop, so a copied sinusoid advances its phase per hop by whole turns more than at
-    its source: the phase advance of bin k stays that of a stationary sinusoid at k, and
-    overlapping frames add up
-    instead of cancelling. Bins below k_r are unchanged.
+    Bins k ≥ k_r (`first_replaced_bin`) are replaced by the patch of W bins just below k_r,
+    W = max(s, s · ⌊patch_fraction · k_r / s⌋) with s = `coherent_step`, repeated upward until
+    Nyquist: bin k takes the complex value — magnitude and phase — of
+    k_s = k_r − W + ((k − k_r) mod W), scaled by (k_s / k)^gain_exponent (−18 dB per octave at
+    3). Every shift k − k_s is a multiple of s = n_fft / hop, so a copied sinusoid advances its
+    phase per hop by whole turns more than at its source: the phase advance of bin k stays that
+    of a stationary sinusoid at k, and overlapping frames add up instead of cancelling. Bins
+    below k_r are unchanged.
 
     Args:
         spectrum: complex `[batch, n_fft / 2 + 1, frames]`, DC at index 0.
-        first_missing_bin: `[batch]` integer, k_c per item (≥ 1).
+        first_replaced_bin: `[batch]` integer, k_r per item (≥ 1).
         coherent_step: n_fft / hop (4 at the paper's STFT).
         patch_fraction: W as a fraction of k_r, before rounding to a multiple of s.
         gain_exponent: α of the gain (f_src / f_dst)^α.
-        start_fraction: where the replication starts, as a fraction of k_c.
 
     Returns:
         complex, shaped like `spectrum`.
     """
     batch, bins, frames = spectrum.shape
     device = spectrum.device
-    first_replaced = torch.floor(start_fraction * first_missing_bin.to(device).double())
-    first_replaced = first_replaced.clamp(min=1)[:, None]  # k_r, [batch, 1]
+    first_replaced = first_replaced_bin.to(device).double().clamp(min=1)[:, None]  # k_r
     steps = torch.floor(patch_fraction * first_replaced / coherent_step).clamp(min=1)
     width = steps * coherent_step  # W, [batch, 1]
     bin_index = torch.arange(bins, device=device, dtype=torch.float64)[None]
@@ -271,11 +295,11 @@ def prior_spectrum(
 ) -> torch.Tensor:
     """The cheap estimate P of what the mask hides, from the known content alone (SPEC §13).
 
-    The rows missing in every frame above a cutoff (bandwidth extension) are re-created by
-    `replicate_band` (which also replaces the top tenth of the kept band, the baseline's
-    output there); the frames missing at every row (inpainting) by `crossfade_gaps`. The
-    content under the mask is zeroed first, so P never depends on it. Missing entries that
-    are neither (no mask of a2sb makes them) stay zero.
+    The rows missing in every frame at the top (bandwidth extension) are re-created by
+    `replicate_band` from the first missing one; the frames missing at every row (inpainting)
+    by `crossfade_gaps`. The content under the mask is zeroed first, so P never depends on it,
+    and P equals the known content outside the mask. Missing entries that are neither (no mask
+    of a2sb makes them) stay zero.
 
     Args:
         spectrum: complex `[batch, n_fft / 2 + 1, frames]` with its DC row (the STFT that

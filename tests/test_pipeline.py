@@ -263,7 +263,7 @@ def test_representation_is_saved_with_the_pipeline(tmp_path):
 
 
 def test_model_and_representation_channel_mismatch_is_refused():
-    with pytest.raises(A2SBInputError, match="model takes 3 input channels but the ComplexSTFT"):
+    with pytest.raises(A2SBInputError, match="takes 3 input channels but the representation has 2"):
         A2SBPipeline(micro_unet(), I2SBScheduler(), json.loads(ComplexSTFT().to_json_string()))
 
 

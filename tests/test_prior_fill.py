@@ -17,6 +17,7 @@ from a2sb.degradations import (
     bandwidth_extension_mask,
     crossfade_gaps,
     fill_missing,
+    first_replaced_row,
     inpainting_mask,
     prior_spectrum,
     replicate_band,
@@ -121,9 +122,8 @@ def test_sbr_copy_of_a_stationary_sinusoid_is_a_stationary_sinusoid():
 
 def test_replicate_band_handles_one_cutoff_per_item():
     spectrum = torch.ones(2, 1025, 3, dtype=torch.complex64)
-    replicated = replicate_band(spectrum, torch.tensor([186, 372]), coherent_step=4)
-    for item, (first_missing, width) in enumerate(((186, 52), (372, 108))):
-        start = int(SBR_START_FRACTION * first_missing)  # 167, 334; W = 4 ⌊start / 12⌋
+    replicated = replicate_band(spectrum, torch.tensor([167, 334]), coherent_step=4)
+    for item, (start, width) in enumerate(((167, 52), (334, 108))):  # W = 4 ⌊start / 12⌋
         assert torch.all(replicated[item, :start] == 1)
         destination = torch.arange(start, 1025, dtype=torch.float64)
         source = start - width + (destination - start) % width
@@ -172,7 +172,7 @@ def test_baselines_are_the_prior_decoded(baseline, condition):
     if condition.task == "inpainting":
         mask = inpainting_mask(STFT, task_info.gaps, music.shape[-1])
     else:
-        mask = bandwidth_extension_mask(STFT, condition.cutoff_hz, music.shape[-1])
+        mask = bandwidth_extension_mask(STFT, condition.cutoff_hz, music.shape[-1], fill="prior")
     estimate = prior_spectrum(STFT.spectrum(torch.from_numpy(degraded)), mask, STFT)
     expected = torch.istft(
         estimate, 2048, 512, window=torch.hann_window(2048), length=music.shape[-1]
@@ -265,7 +265,7 @@ def test_prior_fill_with_a_zero_network_returns_the_prior(task, arguments, chann
     ).audios[0]  # [channels, 3, 1024, frames]
     spectrum = REPRESENTATION.spectrum(torch.from_numpy(audio))
     if task == "bandwidth_extension":
-        mask = bandwidth_extension_mask(REPRESENTATION, 4000, audio.shape[-1])
+        mask = bandwidth_extension_mask(REPRESENTATION, 4000, audio.shape[-1], fill="prior")
     else:
         mask = inpainting_mask(REPRESENTATION, arguments["gaps"], audio.shape[-1])
     prior = REPRESENTATION.encode_spectrum(prior_spectrum(spectrum, mask, REPRESENTATION))
@@ -280,10 +280,19 @@ def test_zero_network_restores_the_band_like_the_sbr_baseline():
     )
     restored = prior_pipeline()(degraded, RATE, cutoff_hz=6000, num_inference_steps=2).audios[0]
     baseline = spectral_band_replication(degraded, RATE, task_info)
-    # above the cutoff the same copies; below it the pipeline keeps 0.9 f_c – f_c as it was
-    assert band_level_db(restored, 7000, 16000) == pytest.approx(
-        band_level_db(baseline, 7000, 16000), abs=0.1
-    )
+    # the same copies from 0.9 f_c up, the same audio below
+    np.testing.assert_allclose(restored, baseline, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("fill", "cutoff_hz", "row"), [("noise", 4000, 185), ("prior", 4000, 166), ("prior", 8000, 333)]
+)
+def test_the_prior_fill_replaces_the_top_tenth_of_the_kept_band(fill, cutoff_hz, row):
+    # row r is bin r + 1: the prior fill starts at bin ⌊0.9 · k_c⌋ (k_c = 186 at 4 kHz)
+    assert first_replaced_row(REPRESENTATION, cutoff_hz, fill) == row
+    if fill == "prior":
+        first_missing_bin = REPRESENTATION.row_for_frequency(cutoff_hz) + 1
+        assert row + 1 == int(SBR_START_FRACTION * first_missing_bin)
 
 
 def test_fill_is_saved_and_loaded_with_the_pipeline(tmp_path):

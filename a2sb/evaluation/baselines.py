@@ -52,7 +52,7 @@ def spectral_band_replication(
         float32 `[channels, samples]`.
     """
     stft = _baseline_stft(sampling_rate)
-    mask = bandwidth_extension_mask(stft, task_info.cutoff_hz, degraded.shape[-1])
+    mask = bandwidth_extension_mask(stft, task_info.cutoff_hz, degraded.shape[-1], fill="prior")
     return _decoded_prior(stft, degraded, mask)
 
 

@@ -61,6 +61,8 @@ class SamplingPlan:
     window_frames: int
     hop_frames: int
     window_batch_size: int
+    condition_on_degraded: bool = False
+    """The network also sees x1: each window of x_t goes with x1's, channels concatenated."""
 
     def padded_frames(self, frames: int) -> int:
         """P, the frames the windows tile for audio of `frames` frames (`padded_frames`)."""
@@ -162,6 +164,7 @@ def sample_whole_state(
             plan.window_batch_size,
             out=model_output,
             on_batch_done=progress.update,
+            condition=degraded if plan.condition_on_degraded else None,
         )
         for start in range(0, frames, STEP_CHUNK_FRAMES):
             chunk = slice(start, min(start + STEP_CHUNK_FRAMES, frames))

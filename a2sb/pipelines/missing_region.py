@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from a2sb.degradations import gap_frame_ranges
+from a2sb.degradations import Fill, first_replaced_row, gap_frame_ranges
 from a2sb.representations import STFTRepresentation
 
 
@@ -49,11 +49,13 @@ class MissingRegion:
         items: int,
         channels: int,
         num_samples: int,
+        fill: Fill = "noise",
     ) -> MissingRegion:
         """What a task leaves missing in `items` items of `channels` channels: above each
-        item's cutoff (bandwidth extension), or inside the gaps (inpainting)."""
+        item's cutoff (bandwidth extension; with the prior fill, from 0.9 of it), or inside
+        the gaps (inpainting)."""
         if task == "bandwidth_extension":
-            return cls.bandwidth_extension(representation, cutoffs_hz, channels, num_samples)
+            return cls.bandwidth_extension(representation, cutoffs_hz, channels, num_samples, fill)
         return cls.inpainting(representation, gaps, items * channels, num_samples)
 
     @classmethod
@@ -63,10 +65,11 @@ class MissingRegion:
         cutoffs_hz: Sequence[float],
         channels: int,
         num_samples: int,
+        fill: Fill = "noise",
     ) -> MissingRegion:
-        """Everything above each item's cutoff is missing (rows ≥ ⌊n_fft · f / sr⌋); the
-        channels of an item share its cutoff."""
-        first_rows = [representation.row_for_frequency(c) for c in cutoffs_hz]
+        """Everything above each item's cutoff is missing (rows from `first_replaced_row`:
+        ≥ ⌊n_fft · f / sr⌋ for the noise fill); the channels of an item share its cutoff."""
+        first_rows = [first_replaced_row(representation, c, fill) for c in cutoffs_hz]
         return cls(
             rows=len(first_rows) * channels,
             freq_bins=representation.freq_bins,

@@ -132,6 +132,17 @@ def window_batches(
         yield pairs[first : first + window_batch_size]
 
 
+def conditioned_window(
+    sample: torch.Tensor, condition: torch.Tensor | None, item: int, start: int, frames: int
+) -> torch.Tensor:
+    """Frames `[start, start + frames)` of `sample[item]` `[C, F, frames]`, with those of
+    `condition[item]` appended along the channels (`[2C, F, frames]`) when there is one."""
+    window = sample[item, ..., start : start + frames]
+    if condition is None:
+        return window
+    return torch.cat([window, condition[item, ..., start : start + frames]], dim=0)
+
+
 def joined_model_output(
     model_fn: Callable[[torch.Tensor], torch.Tensor],
     sample: torch.Tensor,
@@ -140,18 +151,22 @@ def joined_model_output(
     window_batch_size: int,
     out: torch.Tensor | None = None,
     on_batch_done: Callable[[], None] | None = None,
+    condition: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The model output over the whole sample: each frame the mean of the windows using it.
 
     Args:
         model_fn: maps a batch of windows `[n, channels, freq, window_frames]` (on the state's
-            device and dtype) to outputs of the same shape.
+            device and dtype; `[n, 2 · channels, …]` with a `condition`) to outputs
+            `[n, channels, freq, window_frames]`.
         sample: full-length state `[items, channels, freq, frames]`.
         pairs: the (item, window) pairs to evaluate (`needed_windows`).
         window_frames: W.
         window_batch_size: windows per call of `model_fn`; the only size that the model sees.
         out: float32 tensor shaped like `sample` to write the result into (a new one if None).
         on_batch_done: called after each call of `model_fn` (progress bars).
+        condition: a tensor shaped like `sample` (x1) whose windows are concatenated to the
+            sample's along the channels, for a network that also sees the degraded endpoint.
 
     Returns:
         `[items, channels, freq, frames]`, float32; 0 on frames that no pair uses.
@@ -161,7 +176,7 @@ def joined_model_output(
     for batch in window_batches(pairs, window_batch_size):
         windows = torch.stack(
             [
-                sample[item, ..., window.start : window.start + window_frames]
+                conditioned_window(sample, condition, item, window.start, window_frames)
                 for item, window in batch
             ]
         )

@@ -22,7 +22,6 @@ from a2sb.atomic_output import check_writable
 from a2sb.audio import BitDepth, ensure_not_input
 from a2sb.audio_stream import AudioReader
 from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill
-from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.official import is_release_source
@@ -40,9 +39,10 @@ from a2sb.pipelines.pipeline_checks import (
     check_call_arguments,
     check_fill_matches,
     check_partitions,
+    check_prediction_matches_fill,
     check_task_inputs,
     checked_sampling_defaults,
-    model_input_channels,
+    sees_degraded,
 )
 from a2sb.pipelines.pipeline_sources import hub_load_error, saved_pipeline_source
 from a2sb.pipelines.streamed_restoration import StreamedOutput, restore_file_stream
@@ -83,13 +83,16 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
     audio of any length is restored with memory set by `window_batch_size`, not by the duration.
 
     Args:
-        unet: a `RoPEUNet2DModel` or an `A2SBPartitionedModel`, `[b, C, F, W]` → same.
-        scheduler: an `I2SBScheduler` or a `DBIMScheduler`.
+        unet: a `RoPEUNet2DModel` or an `A2SBPartitionedModel`, `[b, C, F, W]` → same; a
+            network with 2C input channels also sees x1's window (`[b, 2C, F, W]` → `[b, C,
+            F, W]`, as I2SB's `cond_x1`).
+        scheduler: an `I2SBScheduler` or a `DBIMScheduler`; its `prediction_type` says what the
+            network predicts ("prior_residual" needs fill="prior" with prior_noise_std 0).
         representation_config: the saved configuration of the spectrogram representation
             (`FactorizedSTFT` when None).
         fill: how the missing region of x1 is filled, as the model was trained (a `Fill`):
             "noise" (the paper's, and the released checkpoints') or "prior" (band
-            replication or cross-faded neighbours plus noise, SPEC §13); see
+            replication or cross-faded neighbours plus noise; docs/research.md); see
             `a2sb.degradations`.
         prior_noise_std: σ_p of the prior fill.
         sampling_defaults: what `__call__` uses when it is not told: `num_inference_steps` and
@@ -121,14 +124,8 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         self.register_to_config(sampling_defaults=checked_sampling_defaults(sampling_defaults))
         check_partitions(unet, scheduler)
         self.representation: STFTRepresentation = representation_from_config(representation_config)
-        model_channels = model_input_channels(unet)
-        if model_channels != self.representation.channels:
-            raise A2SBInputError(
-                f"the model takes {model_channels} input channels but the "
-                f"{type(self.representation).__name__} representation has "
-                f"{self.representation.channels}; pair the model with the representation it "
-                "was trained on"
-            )
+        self.sees_degraded = sees_degraded(unet, self.representation.channels)
+        check_prediction_matches_fill(scheduler.config.prediction_type, self.endpoint_fill)
 
     @classmethod
     def from_pretrained(
@@ -272,7 +269,14 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
                 cutoffs = [file_cutoff(reader, model_rate, cutoff_hz)]
             channels = reader.channels
             region = MissingRegion.for_task(
-                self.representation, task, cutoffs, gaps, 1, channels, reader.samples
+                self.representation,
+                task,
+                cutoffs,
+                gaps,
+                1,
+                channels,
+                reader.samples,
+                self.endpoint_fill.fill,
             )
             plan, noise = self._plan_and_noise(
                 1,
@@ -372,7 +376,14 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         if task == "bandwidth_extension":
             cutoffs = batch_cutoffs(waveforms, sampling_rate, model_rate, cutoff_hz)
         region = MissingRegion.for_task(
-            self.representation, task, cutoffs, gaps, items, channels, samples
+            self.representation,
+            task,
+            cutoffs,
+            gaps,
+            items,
+            channels,
+            samples,
+            self.endpoint_fill.fill,
         )
         plan, noise = self._plan_and_noise(
             items,
@@ -467,6 +478,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             window_frames,
             hop_frames,
             window_batch_size,
+            self.sees_degraded,
         )
         return plan, KeyedNoise.from_generator(generator, items, noise_channels, frame_shape)
 

@@ -172,3 +172,32 @@ def model_input_channels(unet: torch.nn.Module) -> int:
     if isinstance(unet, A2SBPartitionedModel):
         return unet.partitions[0].config.in_channels
     return unet.config.in_channels
+
+
+def sees_degraded(unet: torch.nn.Module, representation_channels: int) -> bool:
+    """Whether the network also sees x1: it takes the representation's channels (x_t alone)
+    or twice as many (x_t and x1 concatenated, as I2SB's `cond_x1`); anything else is refused.
+    """
+    model_channels = model_input_channels(unet)
+    if model_channels not in (representation_channels, 2 * representation_channels):
+        raise A2SBInputError(
+            f"the model takes {model_channels} input channels but the representation has "
+            f"{representation_channels} (the model should take {representation_channels}, or "
+            f"{2 * representation_channels} to also see the degraded endpoint); pair the model "
+            "with the representation it was trained on"
+        )
+    return model_channels == 2 * representation_channels
+
+
+def check_prediction_matches_fill(prediction_type: str, endpoint_fill: EndpointFill) -> None:
+    """Refuse a "prior_residual" network (x0_hat = x1 + output) with an endpoint that is not
+    the prior itself: the noise fill, or a prior fill with noise (σ_p > 0)."""
+    if prediction_type != "prior_residual":
+        return
+    if endpoint_fill.fill != "prior" or endpoint_fill.prior_noise_std != 0:
+        raise A2SBInputError(
+            "the scheduler's prediction_type 'prior_residual' predicts the clean spectrogram "
+            "as a residual to the prior, but the pipeline fills x1 with "
+            f"fill={endpoint_fill.fill!r}, prior_noise_std={endpoint_fill.prior_noise_std:g}; "
+            "pair the model with the fill it was trained on (fill='prior', prior_noise_std=0)"
+        )

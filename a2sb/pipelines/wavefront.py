@@ -287,16 +287,22 @@ class WavefrontSampler:
 
     def _evaluate(self, batch: list[tuple[Level, int, Window]]) -> None:
         """One model call on windows of possibly different levels; their outputs are added."""
-        width = self.plan.window_frames
-        windows = torch.stack(
-            [level.sample.get(w.start, w.start + width)[row] for level, row, w in batch]
-        )
+        windows = torch.stack([self._window(level, row, w.start) for level, row, w in batch])
         timesteps = torch.stack([level.timestep for level, _, _ in batch])
         outputs = self.model_fn(windows, timesteps)
         self.model_calls += 1
         for (level, row, window), output in zip(batch, outputs, strict=True):
             used = output[..., window.used.start - window.start : window.used.stop - window.start]
             level.outputs.add(row, window.used.start, used)
+
+    def _window(self, level: Level, row: int, start: int) -> torch.Tensor:
+        """Level `level`'s x_n on frames `[start, start + W)` of `row`, `[C, F, W]`; with x1's
+        frames appended along the channels (`[2C, F, W]`) when the network also sees x1."""
+        stop = start + self.plan.window_frames
+        window = level.sample.get(start, stop)[row]
+        if not self.plan.condition_on_degraded:
+            return window
+        return torch.cat([window, self.degraded.get(start, stop)[row]], dim=0)
 
     def _step(self, level: Level) -> list[torch.Tensor]:
         """Step `level` over its newly complete blocks; the last level returns x0_hat."""
@@ -332,4 +338,5 @@ class WavefrontSampler:
             level.sample.drop_before(level.first_needed_frame())
         for level in self.levels:
             level.outputs.drop_before(level.stepped)
-        self.degraded.drop_before(min(self.levels[0].first_needed_frame(), self.levels[-1].stepped))
+        needed = [level.first_needed_frame() for level in self.levels]  # windows read x1 too
+        self.degraded.drop_before(min(*needed, self.levels[-1].stepped))

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Literal
 
 import torch
 from diffusers.utils import BaseOutput
@@ -38,6 +39,13 @@ GRID_ATOL = 1e-6
 
 SAMPLER_OPTIONS = ("ot_ode", "eta")
 """Config keys that belong to one sampler's update rule; they do not carry over in a swap."""
+
+PredictionType = Literal["epsilon", "prior_residual"]
+PREDICTION_TYPES: tuple[PredictionType, ...] = ("epsilon", "prior_residual")
+"""What the network predicts: "epsilon", the bridge's scaled noise (x_t − x0) / σ_t of eq. 10
+(the released checkpoints), or "prior_residual", the clean spectrogram as a residual to the
+degraded endpoint, x0 − x1: a network whose output is zero then returns x1, which for a model
+trained on the prior fill with σ_p = 0 is the DSP estimate P itself (docs/research.md)."""
 
 
 @dataclass
@@ -82,6 +90,15 @@ def check_bridge_config(
     return cutoffs
 
 
+def check_prediction_type(prediction_type: str) -> None:
+    """Refuse a prediction type other than `PREDICTION_TYPES`."""
+    if prediction_type not in PREDICTION_TYPES:
+        raise A2SBInputError(
+            f"prediction_type={prediction_type!r} is unknown; choose 'epsilon' (the released "
+            "checkpoints) or 'prior_residual' (x0 − x1, for models trained on the prior fill)"
+        )
+
+
 def check_t_range(t_range: Sequence[float]) -> tuple[float, float]:
     """Refuse a range of training time that is not `(lo, hi)` with 0 <= lo < hi <= 1."""
     low, high = (float(value) for value in t_range)
@@ -111,8 +128,9 @@ class BridgeSchedulerMixin:
     """The grid, partitions, marginal and training draws shared by the bridge schedulers.
 
     A class using it is a diffusers `SchedulerMixin, ConfigMixin` whose config holds
-    `beta_max`, `t_min`, `t_cutoffs` and `t_train_min` (see `I2SBScheduler` for their
-    meaning) and which defines `step` and `needs_noise`.
+    `beta_max`, `t_min`, `t_cutoffs`, `t_train_min` and `prediction_type` (see
+    `I2SBScheduler` for their meaning) and which defines `step` and `needs_noise`; its `step`
+    turns the network output into ε with `epsilon_output` first.
     """
 
     num_inference_steps: int | None = None
@@ -234,27 +252,73 @@ class BridgeSchedulerMixin:
         return x_t.to(original_samples.dtype)
 
     def get_target(
-        self, original_samples: torch.Tensor, noisy_samples: torch.Tensor, timesteps: TimeLike
+        self,
+        original_samples: torch.Tensor,
+        noisy_samples: torch.Tensor,
+        timesteps: TimeLike,
+        degraded_samples: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Training label of the network (paper eq. 10): (x_t - x0) / sigma_t.
+        """Training label of the network: (x_t - x0) / sigma_t (paper eq. 10) for "epsilon",
+        x0 - x1 for "prior_residual".
 
         Args:
             original_samples: clean x0, `[batch, channels, freq, frames]` (any shape).
             noisy_samples: x_t from `add_noise` at the same `timesteps`.
-            timesteps: t in (0, 1]; t = 0 is refused (sigma_0 = 0).
+            timesteps: t in (0, 1]; t = 0 is refused for "epsilon" (sigma_0 = 0).
+            degraded_samples: x1, shaped like x0; required for "prior_residual".
 
         Returns:
             The target, shaped and typed like `noisy_samples`.
         """
         t = self.check_time(timesteps, noisy_samples.device)
+        x_t = noisy_samples.to(work_dtype(noisy_samples))
+        if self.config.prediction_type == "prior_residual":
+            x1 = self._required_degraded(degraded_samples, "get_target")
+            return (original_samples.to(x_t.dtype) - x1.to(x_t.dtype)).to(noisy_samples.dtype)
         if (t == 0).any():
             raise A2SBInputError(
                 "get_target is undefined at t = 0 (it divides by sigma_0 = 0); draw training "
                 "times with scheduler.sample_training_t, which never returns 0"
             )
-        x_t = noisy_samples.to(work_dtype(noisy_samples))
         target = (x_t - original_samples) / expand_like(sigma_fwd(t, self.config.beta_max), x_t)
         return target.to(noisy_samples.dtype)
+
+    def epsilon_output(
+        self,
+        model_output: torch.Tensor,
+        timesteps: TimeLike,
+        sample: torch.Tensor,
+        degraded_samples: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The network output as the bridge's ε of eq. 10, which every update rule takes.
+
+        "epsilon" is returned as it is; "prior_residual" r means x0_hat = x1 + r, so
+        ε_hat = (x_t − x1 − r) / sigma_t.
+
+        Args:
+            model_output: network output at (sample, timesteps), shaped like `sample`.
+            timesteps: t in (0, 1].
+            sample: x_t, `[batch, channels, freq, frames]` (any shape).
+            degraded_samples: x1, shaped like `sample`; required for "prior_residual".
+
+        Returns:
+            ε_hat, shaped like `sample`, in at least float32.
+        """
+        if self.config.prediction_type == "epsilon":
+            return model_output
+        x1 = self._required_degraded(degraded_samples, "step")
+        t = self.check_time(timesteps, sample.device)
+        x_t = sample.to(work_dtype(sample))
+        pred_x0 = x1.to(x_t.dtype) + model_output.to(x_t.dtype)
+        return (x_t - pred_x0) / expand_like(sigma_fwd(t, self.config.beta_max), x_t)
+
+    def _required_degraded(self, degraded_samples: torch.Tensor | None, method: str):
+        if degraded_samples is None:
+            raise A2SBInputError(
+                f"{method} with prediction_type='prior_residual' needs degraded_samples (x1): "
+                "the network predicts x0 − x1; pass the degraded start of the bridge"
+            )
+        return degraded_samples
 
     def predict_x0(
         self, model_output: torch.Tensor, timesteps: TimeLike, sample: torch.Tensor

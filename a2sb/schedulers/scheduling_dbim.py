@@ -36,7 +36,9 @@ from a2sb.schedulers.bridge_math import (
 from a2sb.schedulers.bridge_scheduler import (
     BridgeSchedulerMixin,
     BridgeSchedulerOutput,
+    PredictionType,
     check_bridge_config,
+    check_prediction_type,
 )
 
 DBIMSchedulerOutput = BridgeSchedulerOutput
@@ -148,6 +150,7 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
             1 is the I2SB posterior step (19).
         t_cutoffs: increasing times in (0, 1) splitting [0, 1] into partitions (paper §3.5).
         t_train_min: smallest training time (see `I2SBScheduler`).
+        prediction_type: what the network predicts (see `I2SBScheduler`).
     """
 
     order = 1
@@ -161,8 +164,10 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         eta: float = 0.0,
         t_cutoffs: Sequence[float] = (),
         t_train_min: float = 1e-4,
+        prediction_type: PredictionType = "epsilon",
     ) -> None:
         cutoffs = check_bridge_config(beta_max, t_min, t_cutoffs, t_train_min)
+        check_prediction_type(prediction_type)
         check_eta(eta)
         self.register_to_config(t_cutoffs=cutoffs)
         self.num_inference_steps = None
@@ -189,7 +194,8 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         """Step from `timestep` to the next grid point (SPEC §10); stateless.
 
         Args:
-            model_output: network output at (sample, timestep), shaped like `sample`.
+            model_output: network output at (sample, timestep), shaped like `sample`, of the
+                config's `prediction_type`.
             timestep: a value of `self.timesteps` (float, 0-d or `[batch]` tensor).
             sample: x_t, `[batch, 3, 1024, frames]` (any shape).
             generator: source of the noise draw (used only when `needs_noise`, without `noise`).
@@ -209,6 +215,7 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
             )
         t = self.check_time(timestep, sample.device)
         s = as_time(self.previous_timestep(t), sample.device)
+        model_output = self.epsilon_output(model_output, t, sample, degraded_samples)
         if not self.needs_noise(t):
             noise = None
         elif noise is None:

@@ -30,7 +30,9 @@ from a2sb.schedulers.bridge_math import (
 from a2sb.schedulers.bridge_scheduler import (
     BridgeSchedulerMixin,
     BridgeSchedulerOutput,
+    PredictionType,
     check_bridge_config,
+    check_prediction_type,
 )
 
 __all__ = [
@@ -122,6 +124,8 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         t_train_min: smallest training time. sigma_0 = 0 makes the target (10) 0/0 at t = 0, so
             `sample_training_t` draws from [max(c_k, t_train_min), c_{k+1}) instead of
             [c_k, c_{k+1}).
+        prediction_type: what the network predicts: "epsilon" (eq. 10, the released
+            checkpoints) or "prior_residual" (x0 − x1; see `PREDICTION_TYPES`).
     """
 
     order = 1
@@ -135,8 +139,10 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         ot_ode: bool = False,
         t_cutoffs: Sequence[float] = (),
         t_train_min: float = 1e-4,
+        prediction_type: PredictionType = "epsilon",
     ) -> None:
         cutoffs = check_bridge_config(beta_max, t_min, t_cutoffs, t_train_min)
+        check_prediction_type(prediction_type)
         self.register_to_config(t_cutoffs=cutoffs)
         self.num_inference_steps = None
         self.grid = None
@@ -165,14 +171,16 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         math and for how `mask` re-imposes the known content of `degraded_samples`.
 
         Args:
-            model_output: network output at (sample, timestep), shaped like `sample`.
+            model_output: network output at (sample, timestep), shaped like `sample`, of the
+                config's `prediction_type`.
             timestep: a value of `self.timesteps` (float, 0-d or `[batch]` tensor).
             sample: x_t, `[batch, 3, 1024, frames]` (any shape).
             generator: source of the noise draw (ignored with `ot_ode` or `noise`).
             return_dict: return an `I2SBSchedulerOutput` rather than a tuple.
             mask: 1 where content is missing, broadcastable to `sample`; None for no
                 re-imposition.
-            degraded_samples: x1, shaped like `sample`; required with `mask`.
+            degraded_samples: x1, shaped like `sample`; required with `mask` and for
+                "prior_residual".
             noise: a standard normal draw broadcastable to `sample` to use instead of drawing one
                 (e.g. `[1, ...]` to share it across a batch of audio channels).
 
@@ -186,6 +194,7 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
             )
         t = self.check_time(timestep, sample.device)
         s = as_time(self.previous_timestep(t), sample.device)
+        model_output = self.epsilon_output(model_output, t, sample, degraded_samples)
         if not self.needs_noise(timestep):
             noise = None
         elif noise is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from a2sb.degradations import PRIOR_NOISE_STD
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
 from a2sb.pipelines import A2SBPipeline
@@ -35,17 +36,24 @@ def build_representation(config: TrainingConfig) -> STFTRepresentation:
 def build_unet(config: TrainingConfig, representation: STFTRepresentation) -> RoPEUNet2DModel:
     """A fresh network of `config.model.unet`, or the weights of `config.model.init_from`.
 
-    The network's input and output channels default to the representation's; the segment's
-    frames and the representation's rows must divide by 2**levels.
+    The network's input and output channels default to the representation's (inputs twice
+    that with `model.sees_degraded`); the segment's frames and the representation's rows must
+    divide by 2**levels. A fresh network that predicts a residual to the prior starts with its
+    output layer at zero, so that training starts from the prior itself.
     """
     if config.model.init_from is not None:
         unet = load_initial_unet(Path(config.model.init_from), config.bridge.t_range)
         _check_init_representation(Path(config.model.init_from), representation)
+        _check_init_bridge(Path(config.model.init_from), config)
     else:
         _check_unet_keys(config.model.unet)
-        channels = {"in_channels": representation.channels, "out_channels": representation.channels}
+        inputs = representation.channels * (2 if config.model.sees_degraded else 1)
+        channels = {"in_channels": inputs, "out_channels": representation.channels}
         unet = RoPEUNet2DModel(**{**channels, **config.model.unet})
-    _check_geometry(unet, representation, config.data.segment_samples)
+        if config.bridge.prediction_type == "prior_residual":
+            torch.nn.init.zeros_(unet.conv_out.weight)
+            torch.nn.init.zeros_(unet.conv_out.bias)
+    _check_geometry(unet, representation, config.data.segment_samples, config.model.sees_degraded)
     if config.model.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     return unet.train()
@@ -157,8 +165,40 @@ def _check_init_representation(path: Path, representation: STFTRepresentation) -
         )
 
 
+def _check_init_bridge(path: Path, config: TrainingConfig) -> None:
+    """A pipeline to start from must have been trained with this run's fill and target."""
+    pipeline_config = path / "model_index.json"
+    scheduler_config = path / "scheduler" / "scheduler_config.json"
+    if not (pipeline_config.is_file() and scheduler_config.is_file()):
+        return
+    saved_pipeline = json.loads(pipeline_config.read_text())
+    saved = {
+        "endpoint.fill": saved_pipeline.get("fill", "noise"),
+        "endpoint.prior_noise_std": saved_pipeline.get("prior_noise_std", PRIOR_NOISE_STD),
+        "bridge.prediction_type": json.loads(scheduler_config.read_text()).get(
+            "prediction_type", "epsilon"
+        ),
+    }
+    ours = {
+        "endpoint.fill": config.endpoint.fill,
+        "endpoint.prior_noise_std": config.endpoint.prior_noise_std,
+        "bridge.prediction_type": config.bridge.prediction_type,
+    }
+    differing = [key for key in ours if saved[key] != ours[key]]
+    if differing:
+        raise A2SBInputError(
+            f"model.init_from {path} was trained with "
+            f"{', '.join(f'{key}={saved[key]}' for key in differing)} but this run uses "
+            f"{', '.join(f'{key}={ours[key]}' for key in differing)}; set them to the "
+            "pipeline's values, or start from a fresh network"
+        )
+
+
 def _check_geometry(
-    unet: RoPEUNet2DModel, representation: STFTRepresentation, segment_samples: int
+    unet: RoPEUNet2DModel,
+    representation: STFTRepresentation,
+    segment_samples: int,
+    config_sees_degraded: bool,
 ) -> None:
     multiple = 2**unet.num_levels
     frames = representation.frames_for(segment_samples)
@@ -174,8 +214,11 @@ def _check_geometry(
             f"representation.n_fft={representation.config.n_fft} gives "
             f"{representation.freq_bins} rows, not a multiple of {multiple}; use a power of two"
         )
-    if unet.config.in_channels != representation.channels:
+    inputs = representation.channels * (2 if config_sees_degraded else 1)
+    if unet.config.in_channels != inputs:
         raise A2SBInputError(
             f"the network takes {unet.config.in_channels} channels but the representation has "
-            f"{representation.channels}; set representation.kind to the network's"
+            f"{representation.channels} (model.sees_degraded: {config_sees_degraded}, so "
+            f"{inputs} inputs); set representation.kind and model.sees_degraded to the "
+            "network's"
         )

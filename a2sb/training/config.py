@@ -29,6 +29,7 @@ import yaml
 from a2sb.audio import AUDIO_EXTENSIONS
 from a2sb.degradations import EndpointFill, TrainingMaskSampler
 from a2sb.errors import A2SBInputError
+from a2sb.pipelines.pipeline_checks import checked_sampling_defaults
 from a2sb.training.config_values import config_from_dict
 
 SEGMENT_SAMPLES = 130_560
@@ -115,11 +116,15 @@ class ModelConfig:
             holding `bridge.t_range` is taken). `unet` is then ignored.
         gradient_checkpointing: recompute activations in the backward pass (less memory,
             about a third more compute).
+        sees_degraded: the network also sees the degraded endpoint x1, concatenated to x_t
+            along the channels (as I2SB's `cond_x1`): it takes twice the representation's
+            channels.
     """
 
     unet: dict[str, Any] = field(default_factory=dict)
     init_from: str | None = None
     gradient_checkpointing: bool = False
+    sees_degraded: bool = False
 
 
 @dataclass
@@ -130,10 +135,14 @@ class BridgeConfig:
         beta_max: peak of β(t) = β_max · min(t, 1 − t)²; 1.0 for the released models.
         t_range: `[t_min, t_max)`: training times are drawn from U[t_min, t_max); `[0, 1]`
             for one model, `[0, 0.5]` / `[0.5, 1]` for the released two partitions.
+        prediction_type: what the network learns to predict: "epsilon", the paper's target
+            (eq. 10), or "prior_residual", x0 − x1 (with `endpoint.fill: prior` and
+            `endpoint.prior_noise_std: 0`, a network at zero returns the DSP prior).
     """
 
     beta_max: float = 1.0
     t_range: tuple[float, float] = (0.0, 1.0)
+    prediction_type: Literal["epsilon", "prior_residual"] = "epsilon"
 
     def __post_init__(self) -> None:
         low, high = self.t_range
@@ -322,6 +331,8 @@ class TrainingConfig:
         gradient_accumulation_steps: micro-batches per optimizer step.
         mixed_precision: "no" (fp32, as for fine-tuning), "bf16" (pre-training) or "fp16".
         progress_bar: show a progress bar on the main process.
+        sampling_defaults: what the saved pipeline samples with when not told
+            (`num_inference_steps`, `window_schedule`); None: the released sampler's.
     """
 
     output_dir: str = "a2sb-training"
@@ -331,6 +342,7 @@ class TrainingConfig:
     gradient_accumulation_steps: int = 1
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     progress_bar: bool = True
+    sampling_defaults: dict[str, Any] | None = None
     data: DataConfig = field(default_factory=DataConfig)
     representation: RepresentationConfig = field(default_factory=RepresentationConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -347,6 +359,14 @@ class TrainingConfig:
 
     def __post_init__(self) -> None:
         _require(self.max_steps >= 1, "max_steps must be at least 1")
+        if self.sampling_defaults is not None:
+            checked_sampling_defaults(self.sampling_defaults)
+        _require(
+            self.bridge.prediction_type != "prior_residual"
+            or (self.endpoint.fill == "prior" and self.endpoint.prior_noise_std == 0),
+            "bridge.prediction_type prior_residual predicts x0 − x1, a residual to the prior: "
+            "set endpoint.fill: prior and endpoint.prior_noise_std: 0",
+        )
         _require(self.batch_size >= 1, "batch_size must be at least 1")
         _require(
             self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be at least 1"

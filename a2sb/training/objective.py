@@ -7,8 +7,9 @@ For clean segments x0 (spectrogram tensors), one training example is
        or x0 (1 − M) + M (P + σ_p ε)        prior fill: P from the known content (SPEC §13)
     t ~ U[t_min, t_max)                     the partition's range of time (§3.5)
     x_t = a_t x0 + b_t x1 + σ_SB(t) ε'      bridge marginal (eq. 9)
-    target = (x_t − x0) / σ_t               network target (eq. 10)
-    loss = Σ W (net(x_t, t) − target)² / Σ W,   W = M (· rows below the true bandwidth)
+    target = (x_t − x0) / σ_t               network target (eq. 10), prediction_type "epsilon"
+          or x0 − x1                        "prior_residual": the clean spectrum minus the prior
+    loss = Σ W (net(x_t[, x1], t) − target)² / Σ W,   W = M (· rows below the true bandwidth)
 
 so only the missing region is learned; the known region is re-imposed at sampling time anyway.
 """
@@ -32,14 +33,24 @@ class BridgeBatch:
     Args:
         noisy_samples: x_t, `[batch, channels, freq, frames]`.
         timesteps: t, `[batch]` float32.
-        target: (x_t − x0) / σ_t, shaped like `noisy_samples`.
+        target: the scheduler's `get_target`, shaped like `noisy_samples`.
         loss_weight: W, `[batch, 1, freq, frames]`, 1 where the loss counts.
+        condition: x1 for a network that also sees it, else None.
     """
 
     noisy_samples: torch.Tensor
     timesteps: torch.Tensor
     target: torch.Tensor
     loss_weight: torch.Tensor
+    condition: torch.Tensor | None = None
+
+    @property
+    def model_input(self) -> torch.Tensor:
+        """x_t, with x1 concatenated along the channels when the network sees it:
+        `[batch, channels (· 2), freq, frames]`."""
+        if self.condition is None:
+            return self.noisy_samples
+        return torch.cat([self.noisy_samples, self.condition], dim=1)
 
 
 def band_limit_weight(
@@ -100,6 +111,7 @@ def bridge_batch_at(
     noise: torch.Tensor,
     loss_weight: torch.Tensor,
     scheduler: I2SBScheduler,
+    sees_degraded: bool = False,
 ) -> BridgeBatch:
     """The network input and target at times `timesteps` (eqs. 9, 10).
 
@@ -108,11 +120,13 @@ def bridge_batch_at(
         timesteps: t, `[batch]`, inside (0, 1].
         noise: ε' ~ N(0, I), shaped like x0.
         loss_weight: W, `[batch, 1, freq, frames]`.
-        scheduler: the bridge.
+        scheduler: the bridge and its prediction type.
+        sees_degraded: the network also sees x1 (`BridgeBatch.condition`).
     """
     noisy_samples = scheduler.add_noise(x0, x1, timesteps, noise)  # eq. 9
-    target = scheduler.get_target(x0, noisy_samples, timesteps)  # eq. 10
-    return BridgeBatch(noisy_samples, timesteps, target, loss_weight)
+    target = scheduler.get_target(x0, noisy_samples, timesteps, x1)  # eq. 10, or x0 − x1
+    condition = x1 if sees_degraded else None
+    return BridgeBatch(noisy_samples, timesteps, target, loss_weight, condition)
 
 
 def loss_weight_for(
@@ -133,6 +147,7 @@ def make_bridge_batch(
     generator: torch.Generator,
     t_range: tuple[float, float] = (0.0, 1.0),
     endpoint_fill: EndpointFill = NOISE_FILL,
+    sees_degraded: bool = False,
 ) -> BridgeBatch:
     """Draw masks, degraded endpoints, times and bridge noise for a batch of segments.
 
@@ -148,6 +163,7 @@ def make_bridge_batch(
         generator: source of every draw.
         t_range: the range of time the run trains (a partition's, or all of [0, 1)).
         endpoint_fill: how the missing region of x1 is filled (the paper's noise by default).
+        sees_degraded: the network also sees x1.
     """
     spectrum = representation.spectrum(waveforms)
     x0, mask, x1 = draw_degradation(
@@ -158,7 +174,7 @@ def make_bridge_batch(
     )
     noise = randn_tensor(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
     loss_weight = loss_weight_for(mask, bandwidth_hz, representation)
-    return bridge_batch_at(x0, x1, timesteps, noise, loss_weight, scheduler)
+    return bridge_batch_at(x0, x1, timesteps, noise, loss_weight, scheduler, sees_degraded)
 
 
 def masked_mse(
@@ -180,7 +196,7 @@ def masked_mse(
 
 def bridge_loss(model: torch.nn.Module, batch: BridgeBatch) -> torch.Tensor:
     """The masked loss of the network on one batch (a 0-d float32 tensor)."""
-    prediction = model(batch.noisy_samples, batch.timesteps).sample
+    prediction = model(batch.model_input, batch.timesteps).sample
     return masked_mse(prediction, batch.target, batch.loss_weight)
 
 

@@ -98,7 +98,7 @@ class Trainer:
 
     def __init__(self, config: TrainingConfig):
         self.config = config
-        self.output_dir = Path(config.output_dir)
+        self.output_dir = Path(config.output_dir).expanduser()
         check_hub_access(config.hub)
         tracker = self._tracker()
         self.accelerator = Accelerator(
@@ -123,7 +123,9 @@ class Trainer:
         self.validation_set = None
         if config.validation.interval_steps:
             self.validation_set = build_validation_set(config, self.scan.files)
-        self.scheduler = I2SBScheduler(beta_max=config.bridge.beta_max)
+        self.scheduler = I2SBScheduler(
+            beta_max=config.bridge.beta_max, prediction_type=config.bridge.prediction_type
+        )
 
         set_seed(config.seed)
         unet = build_unet(config, self.representation)
@@ -226,6 +228,7 @@ class Trainer:
                     self.config.batch_size,
                     self.config.data.bandwidth_loss_mask,
                     self.config.endpoint,
+                    self.config.model.sees_degraded,
                 )
                 metrics.update(self._restoration_scores())
             unet.train()
@@ -254,7 +257,7 @@ class Trainer:
             unet=self.unet,
             scheduler=self.scheduler,
             representation_config=json.loads(self.representation.to_json_string()),
-            **self._fill_config(),
+            **self._pipeline_config(),
         )
         pipeline.set_progress_bar_config(disable=True)
         return restoration_scores(
@@ -308,7 +311,7 @@ class Trainer:
                 unet=self.unet,
                 scheduler=self.scheduler,
                 representation_config=json.loads(self.representation.to_json_string()),
-                **self._fill_config(),
+                **self._pipeline_config(),
             )
             pipeline.save_pretrained(folder, safe_serialization=True)
         facts = TrainingFacts(
@@ -349,9 +352,12 @@ class Trainer:
         self.step += 1
         return sum(losses) / len(losses)
 
-    def _fill_config(self) -> dict[str, Any]:
-        """The fill of this run, as `A2SBPipeline` records it."""
-        return dataclasses.asdict(self.config.endpoint)
+    def _pipeline_config(self) -> dict[str, Any]:
+        """The fill and default sampling of this run, as `A2SBPipeline` records them."""
+        return {
+            **dataclasses.asdict(self.config.endpoint),
+            "sampling_defaults": self.config.sampling_defaults,
+        }
 
     def _micro_batch_loss(self, examples: dict, micro_batch: int) -> torch.Tensor:
         generator = torch_generator(self.config.seed, BRIDGE_STREAM, self.rank, micro_batch)
@@ -366,6 +372,7 @@ class Trainer:
             generator,
             tuple(self.config.bridge.t_range),
             self.config.endpoint,
+            self.config.model.sees_degraded,
         )
         return bridge_loss(self.model, batch)
 

@@ -84,6 +84,7 @@ def validation_losses(
     batch_size: int,
     band_limited: bool,
     endpoint_fill: EndpointFill = NOISE_FILL,
+    sees_degraded: bool = False,
 ) -> dict[str, float]:
     """The masked loss at each validation time, and their mean.
 
@@ -97,6 +98,7 @@ def validation_losses(
         batch_size: segments per network call.
         band_limited: zero the loss above each segment's true bandwidth.
         endpoint_fill: how the missing region of x1 is filled, as in training.
+        sees_degraded: the network also sees x1, as in training.
 
     Returns:
         `{"validation/loss_t0.100": …, …, "validation/loss": mean over the times}`.
@@ -117,7 +119,13 @@ def validation_losses(
             rows = slice(start, start + batch_size)
             timesteps = torch.full((x0[rows].shape[0],), t, device=device)
             batch = bridge_batch_at(
-                x0[rows], x1[rows], timesteps, noise[rows], loss_weight[rows], scheduler
+                x0[rows],
+                x1[rows],
+                timesteps,
+                noise[rows],
+                loss_weight[rows],
+                scheduler,
+                sees_degraded,
             )
             weight = loss_weight[rows].sum().item() * x0.shape[1]
             weighted_sum += bridge_loss(model, batch).item() * weight
