@@ -45,6 +45,8 @@ from pathlib import Path
 
 import torch
 
+from a2sb.cli.devices import TORCH_DTYPES, resolve_dtype
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -94,7 +96,7 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
         from a2sb.cli.allocator import keep_freed_memory
 
         keep_freed_memory()
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype]
+    dtype = TORCH_DTYPES[resolve_dtype(args.dtype, torch.device(args.device))]
     pipe = build_pipeline(args.model, dtype, args.device)
     if args.sampler is not None:
         from a2sb.schedulers.samplers import with_sampler
@@ -157,7 +159,9 @@ def main() -> None:
     parser.add_argument("--windows", choices=["overlap", "shifted"], help="default: the model's")
     parser.add_argument("--repeats", type=int, default=1, help="runs per length; the median")
     parser.add_argument("--window-batch-size", type=int, default=4)
-    parser.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument(
+        "--dtype", choices=["auto", "fp32", "bf16"], default="auto", help="as a2sb restore's"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--path", choices=["memory", "streamed"], default="memory")
     parser.add_argument("--work-dir", default="runs/pipeline", help="streamed path's files")
@@ -186,10 +190,11 @@ def main() -> None:
             f"{result['peak_rss_gib']:.2f} | {gpu} |"
         )
     device = torch.cuda.get_device_name() if args.device == "cuda" else platform.machine()
+    dtype = resolve_dtype(args.dtype, torch.device(args.device))
     lines = [
         f"### Pipeline ({args.path}) — model `{args.model}`, {args.channels} channel(s), sampler "
         f"{args.sampler or 'default'}, {args.steps or 'default'} steps, windows "
-        f"{args.windows or 'default'}, {args.dtype}, window batch {args.window_batch_size}, "
+        f"{args.windows or 'default'}, {dtype}, window batch {args.window_batch_size}, "
         f"median of {args.repeats}, {args.device} ({device}), "
         f"{torch.get_num_threads()} thread(s)"
         + (", malloc keeps freed memory" if args.keep_freed_memory else ""),

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from a2sb import __version__
 from a2sb.cli.env import (
     cached_hub_models,
@@ -104,3 +106,26 @@ def test_the_cpu_bf16_row_says_which_kernels_bf16_runs(monkeypatch):
     assert cpu_bf16_kernels({"avx512f"}).startswith("oneDNN, AVX-512 without BF16")
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
     assert cpu_bf16_kernels({"avx2"}).endswith("keep fp32")
+
+
+@pytest.mark.parametrize(
+    ("onednn_bf16", "flags", "device", "expected"),
+    [
+        (True, {"avx512f", "avx512_bf16"}, "cpu", "bf16"),
+        (True, {"avx512f", "amx_bf16"}, "cpu", "bf16"),
+        (True, {"avx512f"}, "cpu", "fp32"),
+        (False, {"avx2"}, "cpu", "fp32"),
+        (True, {"avx512f", "avx512_bf16"}, "cuda", "fp32"),
+    ],
+)
+def test_dtype_auto_is_bf16_only_where_the_cpu_runs_it_fast(
+    monkeypatch, onednn_bf16, flags, device, expected
+):
+    import torch
+
+    from a2sb.cli import devices
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: onednn_bf16)
+    monkeypatch.setattr(devices, "cpu_flags", lambda: flags)
+    assert devices.resolve_dtype("auto", torch.device(device)) == expected
+    assert devices.resolve_dtype("fp16", torch.device(device)) == "fp16"  # asked for: kept

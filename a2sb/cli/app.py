@@ -68,8 +68,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--dtype",
         choices=DTYPES,
-        default="fp32",
-        help="precision of the models (default fp32)",
+        default="auto",
+        help="precision of the models (default auto: bf16 on a CPU with AVX-512 BF16, else fp32)",
     )
     # The page never unpickles: released checkpoints load weights-only, or not at all.
     parser.set_defaults(run=run)

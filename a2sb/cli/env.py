@@ -78,6 +78,8 @@ def device_rows() -> list[tuple[str, str]]:
     kernels bf16 runs on the CPU."""
     import torch
 
+    from a2sb.cli.devices import cpu_flags
+
     if torch.cuda.is_available():
         rows = [("CUDA", f"available, CUDA {torch.version.cuda}")]
         for index in range(torch.cuda.device_count()):
@@ -94,27 +96,17 @@ def cpu_bf16_kernels(flags: set[str]) -> str:
     """What `--dtype bf16` runs on this CPU, and whether it pays (`docs/performance.md`).
 
     Args:
-        flags: the CPU's feature flags (`cpu_flags()`).
+        flags: the CPU's feature flags (`a2sb.cli.devices.cpu_flags()`).
     """
     import torch
 
+    from a2sb.cli.devices import BF16_INSTRUCTIONS
+
     if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return "torch's native kernels (no AVX-512), about 190x slower than fp32: keep fp32"
-    if flags & {"avx512_bf16", "amx_bf16"}:
-        return "oneDNN with AVX-512 BF16: --dtype bf16 restores about 1.2x faster than fp32"
+    if flags & BF16_INSTRUCTIONS:
+        return "oneDNN with AVX-512 BF16: --dtype auto runs bf16, about 1.2x faster than fp32"
     return "oneDNN, AVX-512 without BF16 instructions: compare --dtype bf16 with fp32 first"
-
-
-def cpu_flags() -> set[str]:
-    """The feature flags of the first CPU in /proc/cpuinfo (empty where there is none)."""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            return set(line.partition(":")[2].split())
-    return set()
 
 
 def converted_pipelines(cache_dir: Path) -> list[Path]:

@@ -123,10 +123,13 @@ def load_restorer(
 
     if model_spec.startswith(BASELINE_PREFIX):
         return get_baseline(model_spec.removeprefix(BASELINE_PREFIX), task).restore
-    from a2sb.cli.devices import TORCH_DTYPES
+    import torch
+
+    from a2sb.cli.devices import TORCH_DTYPES, resolve_dtype
     from a2sb.evaluation.pipeline_restorer import pipeline_restorer
     from a2sb.pipelines import A2SBPipeline
 
+    dtype = resolve_dtype(dtype, torch.device(device))
     pipeline = A2SBPipeline.from_pretrained(model_spec, dtype=TORCH_DTYPES[dtype]).to(device)
     pipeline.set_progress_bar_config(disable=True)
     return pipeline_restorer(pipeline, num_inference_steps, seed, window_batch_size)

@@ -9,7 +9,7 @@ import torch
 from diffusers.utils import logging as diffusers_logging
 
 from a2sb.cli.console import Console
-from a2sb.cli.devices import TORCH_DTYPES
+from a2sb.cli.devices import TORCH_DTYPES, resolve_dtype
 from a2sb.errors import A2SBInputError, first_line
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
@@ -24,14 +24,14 @@ class ModelChoice:
         model: a folder, a Hub id or the bundled model's name.
         release_variant: for the released model: "twosplit" or "onesplit".
         trust_checkpoint: unpickle a released checkpoint fully if it must.
-        dtype: "fp32", "bf16" or "fp16".
+        dtype: "auto", "fp32", "bf16" or "fp16" (`a2sb.cli.devices.resolve_dtype`).
         device: "auto", "cuda", "mps" or "cpu".
     """
 
     model: str = BUNDLED_MODEL_NAME
     release_variant: str = "twosplit"
     trust_checkpoint: bool = False
-    dtype: str = "fp32"
+    dtype: str = "auto"
     device: str = "auto"
 
 
@@ -58,10 +58,12 @@ FP16_ON_CPU = (
 
 
 def load_pipeline(choice: ModelChoice, device: torch.device, console: Console) -> A2SBPipeline:
-    """The pipeline of `choice` on `device`, its progress bar set for this process; fp16 on the
-    CPU is loaded as asked, with a warning that it is far slower there."""
-    console.say(f"loading {choice.model} on {device} ({choice.dtype})")
-    if device.type == "cpu" and choice.dtype == "fp16":
+    """The pipeline of `choice` on `device` in its dtype ("auto" resolved for the device), its
+    progress bar set for this process; fp16 on the CPU is loaded as asked, with a warning that it
+    is far slower there."""
+    dtype = resolve_dtype(choice.dtype, device)
+    console.say(f"loading {choice.model} on {device} ({dtype})")
+    if device.type == "cpu" and dtype == "fp16":
         console.write(FP16_ON_CPU)
     if console.quiet:
         diffusers_logging.disable_progress_bar()
@@ -70,7 +72,7 @@ def load_pipeline(choice: ModelChoice, device: torch.device, console: Console) -
             choice.model,
             release_variant=choice.release_variant,
             trust_checkpoint=choice.trust_checkpoint,
-            dtype=TORCH_DTYPES[choice.dtype],
+            dtype=TORCH_DTYPES[dtype],
         )
     except OSError as error:
         reason = first_line(error)
