@@ -106,3 +106,26 @@ def test_a_missing_bundled_model_says_how_to_fix_it(monkeypatch, tmp_path):
     monkeypatch.setattr(bundled_model, "files", lambda package: tmp_path)
     with pytest.raises(a2sb.A2SBInputError, match="reinstall a2sb"):
         A2SBPipeline.from_pretrained()
+
+
+def test_the_bundled_model_starts_at_its_prior():
+    """v2: x1 is the DSP prior (no fill noise), the network sees it and predicts a residual."""
+    pipeline = A2SBPipeline.from_pretrained()
+    assert (pipeline.config.fill, pipeline.config.prior_noise_std) == ("prior", 0.0)
+    assert pipeline.scheduler.config.prediction_type == "prior_residual"
+    assert pipeline.sees_degraded
+
+
+V1_FOLDER = Path(__file__).resolve().parents[1] / "recipes" / "a2sb_small" / "a2sb-small-v1"
+
+
+def test_the_first_a2sb_small_still_loads_by_path_and_restores():
+    """v1, saved before the prediction type and the x1 input existed: noise fill, epsilon."""
+    v1 = A2SBPipeline.from_pretrained(V1_FOLDER)
+    assert v1.config.fill == "noise"
+    assert v1.scheduler.config.prediction_type == "epsilon"
+    assert not v1.sees_degraded
+    v1.set_progress_bar_config(disable=True)
+    music = synth_music(RATE // 2, RATE, seed=4)
+    restored = v1(music, RATE, cutoff_hz=5000, num_inference_steps=2).audios
+    assert restored.shape == (1, 1, RATE // 2) and np.isfinite(restored).all()

@@ -206,3 +206,22 @@ def test_starting_from_a_pipeline_trained_otherwise_is_refused(tmp_path):
     )
     with pytest.raises(A2SBInputError, match="was trained with endpoint.fill=noise"):
         build_unet(config, build_representation(config))
+
+
+def test_a_channel_of_weight_zero_keeps_the_prior(tmp_path):
+    """bridge.channel_weights [1, 0, 0]: the phase channels' output stays exactly zero, so the
+    restored phase is the prior's."""
+    music = tmp_path / "music"
+    write_music(music, count=2)
+    config = tiny_config(
+        tmp_path / "run", music, "max_steps=3", "bridge.channel_weights=[1, 0, 0]", *RESIDUAL_RUN
+    )
+    pipe = A2SBPipeline.from_pretrained(train(config).pipeline_dir)
+    assert pipe.unet.conv_out.weight[0].any()
+    assert not pipe.unet.conv_out.weight[1:].any() and not pipe.unet.conv_out.bias[1:].any()
+
+
+def test_channel_weights_must_match_the_channels(tmp_path):
+    config = tiny_config(tmp_path, tmp_path, "bridge.channel_weights=[1, 0]", *RESIDUAL_RUN)
+    with pytest.raises(A2SBInputError, match="has 2 weights but the network outputs 3"):
+        build_unet(config, build_representation(config))

@@ -51,12 +51,28 @@ def build_unet(config: TrainingConfig, representation: STFTRepresentation) -> Ro
         channels = {"in_channels": inputs, "out_channels": representation.channels}
         unet = RoPEUNet2DModel(**{**channels, **config.model.unet})
         if config.bridge.prediction_type == "prior_residual":
-            torch.nn.init.zeros_(unet.conv_out.weight)
-            torch.nn.init.zeros_(unet.conv_out.bias)
+            _zero_output_channels(unet, range(unet.config.out_channels))
+    weights = config.bridge.channel_weights
+    if weights is not None and len(weights) != unet.config.out_channels:
+        raise A2SBInputError(
+            f"bridge.channel_weights has {len(weights)} weights but the network outputs "
+            f"{unet.config.out_channels} channels; give one weight per channel"
+        )
+    if config.bridge.prediction_type == "prior_residual" and config.bridge.channel_weights:
+        unweighted = [c for c, weight in enumerate(config.bridge.channel_weights) if weight == 0]
+        _zero_output_channels(unet, unweighted)  # they keep their prior: no gradient reaches them
     _check_geometry(unet, representation, config.data.segment_samples, config.model.sees_degraded)
     if config.model.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     return unet.train()
+
+
+def _zero_output_channels(unet: RoPEUNet2DModel, channels) -> None:
+    """Set the output layer's weights and bias of `channels` to zero."""
+    with torch.no_grad():
+        for channel in channels:
+            unet.conv_out.weight[channel].zero_()
+            unet.conv_out.bias[channel].zero_()
 
 
 def load_initial_unet(path: Path, t_range: tuple[float, float]) -> RoPEUNet2DModel:

@@ -138,17 +138,30 @@ class BridgeConfig:
         prediction_type: what the network learns to predict: "epsilon", the paper's target
             (eq. 10), or "prior_residual", x0 − x1 (with `endpoint.fill: prior` and
             `endpoint.prior_noise_std: 0`, a network at zero returns the DSP prior).
+        channel_weights: the weight of each representation channel in the loss (None: all
+            1). With "prior_residual", a channel of weight 0 keeps its prior: the network's
+            output there starts at zero and gets no gradient (a2sb-small v2 learns the
+            magnitude and keeps the phase of its prior: `[1, 0, 0]`).
     """
 
     beta_max: float = 1.0
     t_range: tuple[float, float] = (0.0, 1.0)
     prediction_type: Literal["epsilon", "prior_residual"] = "epsilon"
+    channel_weights: list[float] | None = None
 
     def __post_init__(self) -> None:
         low, high = self.t_range
         _require(
             0.0 <= low < high <= 1.0,
             f"bridge.t_range {list(self.t_range)} must satisfy 0 <= t_min < t_max <= 1",
+        )
+        _require(
+            self.channel_weights is None
+            or (
+                all(weight >= 0 for weight in self.channel_weights)
+                and any(weight > 0 for weight in self.channel_weights)
+            ),
+            f"bridge.channel_weights {self.channel_weights} must be >= 0, one at least > 0",
         )
 
 

@@ -10,12 +10,14 @@ For clean segments x0 (spectrogram tensors), one training example is
     target = (x_t − x0) / σ_t               network target (eq. 10), prediction_type "epsilon"
           or x0 − x1                        "prior_residual": the clean spectrum minus the prior
     loss = Σ W (net(x_t[, x1], t) − target)² / Σ W,   W = M (· rows below the true bandwidth)
+                                            (· a weight per channel, `bridge.channel_weights`)
 
 so only the missing region is learned; the known region is re-imposed at sampling time anyway.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -178,7 +180,10 @@ def make_bridge_batch(
 
 
 def masked_mse(
-    prediction: torch.Tensor, target: torch.Tensor, loss_weight: torch.Tensor
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    loss_weight: torch.Tensor,
+    channel_weights: Sequence[float] | None = None,
 ) -> torch.Tensor:
     """Σ W (prediction − target)² / Σ W, over every channel, row, frame and batch item.
 
@@ -188,16 +193,24 @@ def masked_mse(
         prediction: the network output, `[batch, channels, freq, frames]`.
         target: the regression target, the same shape.
         loss_weight: `[batch, 1, freq, frames]`, broadcast over the channels.
+        channel_weights: one weight per channel multiplying W (None: all 1). A channel of
+            weight 0 gets no gradient at all.
     """
     weight = loss_weight.float().expand_as(prediction)
+    if channel_weights is not None:
+        per_channel = torch.tensor(channel_weights, dtype=torch.float32, device=weight.device)
+        weight = weight * per_channel[None, :, None, None]
     squared_error = (prediction.float() - target.float()).square()
     return (weight * squared_error).sum() / weight.sum().clamp_min(1.0)
 
 
-def bridge_loss(model: torch.nn.Module, batch: BridgeBatch) -> torch.Tensor:
-    """The masked loss of the network on one batch (a 0-d float32 tensor)."""
+def bridge_loss(
+    model: torch.nn.Module, batch: BridgeBatch, channel_weights: Sequence[float] | None = None
+) -> torch.Tensor:
+    """The masked loss of the network on one batch (a 0-d float32 tensor), each channel
+    weighted by `channel_weights` (None: all 1)."""
     prediction = model(batch.model_input, batch.timesteps).sample
-    return masked_mse(prediction, batch.target, batch.loss_weight)
+    return masked_mse(prediction, batch.target, batch.loss_weight, channel_weights)
 
 
 def evenly_spaced_times(t_range: tuple[float, float], count: int = 5) -> list[float]:

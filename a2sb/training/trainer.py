@@ -229,6 +229,7 @@ class Trainer:
                     self.config.data.bandwidth_loss_mask,
                     self.config.endpoint,
                     self.config.model.sees_degraded,
+                    self.config.bridge.channel_weights,
                 )
                 metrics.update(self._restoration_scores())
             unet.train()
@@ -374,7 +375,7 @@ class Trainer:
             self.config.endpoint,
             self.config.model.sees_degraded,
         )
-        return bridge_loss(self.model, batch)
+        return bridge_loss(self.model, batch, self.config.bridge.channel_weights)
 
     def _log_training_loss(self, losses: list[float]) -> None:
         local_mean = torch.tensor(sum(losses) / len(losses), device=self.accelerator.device)

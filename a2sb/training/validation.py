@@ -85,6 +85,7 @@ def validation_losses(
     band_limited: bool,
     endpoint_fill: EndpointFill = NOISE_FILL,
     sees_degraded: bool = False,
+    channel_weights: list[float] | None = None,
 ) -> dict[str, float]:
     """The masked loss at each validation time, and their mean.
 
@@ -99,6 +100,7 @@ def validation_losses(
         band_limited: zero the loss above each segment's true bandwidth.
         endpoint_fill: how the missing region of x1 is filled, as in training.
         sees_degraded: the network also sees x1, as in training.
+        channel_weights: the loss weight of each channel, as in training.
 
     Returns:
         `{"validation/loss_t0.100": …, …, "validation/loss": mean over the times}`.
@@ -127,8 +129,8 @@ def validation_losses(
                 scheduler,
                 sees_degraded,
             )
-            weight = loss_weight[rows].sum().item() * x0.shape[1]
-            weighted_sum += bridge_loss(model, batch).item() * weight
+            weight = loss_weight[rows].sum().item() * sum(channel_weights or [1] * x0.shape[1])
+            weighted_sum += bridge_loss(model, batch, channel_weights).item() * weight
             weight_sum += weight
         losses[f"validation/loss_t{t:.3f}"] = weighted_sum / max(weight_sum, 1.0)
     losses["validation/loss"] = sum(losses.values()) / len(losses)

@@ -25,6 +25,7 @@ from a2sb.evaluation.harness import evaluate
 from a2sb.evaluation.pipeline_restorer import pipeline_restorer
 from a2sb.evaluation.protocol import Condition
 from a2sb.pipelines import A2SBPipeline
+from a2sb.schedulers.samplers import with_sampler
 
 RECIPE = Path(__file__).resolve().parent
 REPOSITORY = RECIPE.parents[1]
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", type=Path, help="a checkpoint folder or a pipeline folder")
     parser.add_argument("--steps", type=int, default=None, help="default: the model's own")
     parser.add_argument("--window-schedule", choices=["overlap", "shifted"], default=None)
+    parser.add_argument("--sampler", choices=["i2sb", "dbim"], default=None)
     parser.add_argument("--tasks", default="bwe,inpaint")
     parser.add_argument("--visqol", action="store_true")
     parser.add_argument("--limit", type=int, default=None)
@@ -76,14 +78,22 @@ def main(argv: list[str] | None = None) -> None:
         folder = folder / "pipeline"
     label = args.label or args.checkpoint.name
     pipeline = A2SBPipeline.from_pretrained(folder)
+    pipeline.scheduler = with_sampler(pipeline.scheduler, args.sampler)
     pipeline.set_progress_bar_config(disable=True)
     restorer = pipeline_restorer(pipeline, args.steps, window_schedule=args.window_schedule)
-    settings = {"steps": args.steps, "window_schedule": args.window_schedule}
+    settings = {
+        "steps": args.steps,
+        "window_schedule": args.window_schedule,
+        "sampler": args.sampler,
+    }
     output = folder.parent / "devset"
     output.mkdir(exist_ok=True)
     for task in args.tasks.split(","):
         visqol = args.visqol and task == "bwe"
-        name = f"{task}{'-visqol' if visqol else ''}-{args.steps}-{args.window_schedule}.json"
+        name = (
+            f"{task}{'-visqol' if visqol else ''}-{args.sampler}-{args.steps}-"
+            f"{args.window_schedule}-{args.limit}.json"
+        )
         results = evaluate(
             restorer,
             str(folder),
