@@ -93,14 +93,23 @@ def test_a_trained_residual_changes_the_result():
     assert abs(lsd(clean, restored) - lsd(clean, baseline)) > 0.05
 
 
-def test_streamed_and_in_memory_agree_for_a_network_that_sees_x1(tmp_path):
+@pytest.mark.parametrize(
+    "task_arguments",
+    [{"cutoff_hz": 5000}, {"task": "inpainting", "gaps": [(1.0, 1.4), (2.5, 2.6)]}],
+)
+def test_streamed_and_in_memory_agree_for_a_network_that_sees_x1(tmp_path, task_arguments):
     import soundfile
 
     audio = synth_music(4 * RATE, channels=2, seed=5)
     source = tmp_path / "in.wav"
     soundfile.write(source, audio.T, RATE, subtype="FLOAT")
     pipe = residual_pipeline(zero_output=False)
-    arguments = {"cutoff_hz": 5000, "num_inference_steps": 3, "window_frames": 64, "hop_frames": 32}
+    arguments = {
+        "num_inference_steps": 3,
+        "window_frames": 64,
+        "hop_frames": 32,
+        **task_arguments,
+    }
     in_memory = pipe(audio, RATE, generator=torch.manual_seed(2), **arguments).audios[0]
     pipe.restore_file(
         source, tmp_path / "out.wav", bit_depth="32f", generator=torch.manual_seed(2), **arguments

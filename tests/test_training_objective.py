@@ -101,9 +101,27 @@ def test_bandwidth_loss_masking_zeroes_the_weight_above_the_bandwidth():
     batch = bridge_batch(bandwidth_hz=torch.full((8,), 8000.0))
     unlimited = bridge_batch()
     row = REPRESENTATION.row_for_frequency(8000)
-    assert batch.loss_weight[:, :, row:].eq(0).all()
+    bandwidth = unlimited.loss_weight[:, 0, 0].amax(dim=-1) == 0  # row 0 kept: not a gap
+    assert bandwidth.any() and not bandwidth.all()
+    assert batch.loss_weight[bandwidth, :, row:].eq(0).all()
     assert torch.equal(batch.loss_weight[:, :, :row], unlimited.loss_weight[:, :, :row])
+    assert torch.equal(batch.loss_weight[~bandwidth], unlimited.loss_weight[~bandwidth])
 
 
 def test_evenly_spaced_validation_times():
     assert evenly_spaced_times((0.5, 1.0)) == [0.55, 0.65, 0.75, 0.85, 0.95]
+
+
+def test_the_band_limit_of_the_loss_spares_inpainting_examples():
+    """Above a file's true bandwidth, bandwidth extension has no loss (the encoder's empty band
+    is invisible above a cutoff); inpainting keeps it (the neighbours show the band's top)."""
+    from a2sb.training.objective import loss_weight_for
+
+    representation = FactorizedSTFT()
+    mask = torch.zeros(2, 1, 1024, 8)
+    mask[0, :, 400:] = 1  # bandwidth extension above row 400
+    mask[1, :, :, 2:5] = 1  # a gap of 3 frames
+    weight = loss_weight_for(mask, torch.tensor([10000.0, 10000.0]), representation)
+    top = representation.row_for_frequency(10000)  # 464
+    assert weight[0, 0, 400:top].all() and not weight[0, 0, top:].any()
+    assert torch.equal(weight[1], mask[1])

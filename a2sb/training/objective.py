@@ -134,10 +134,20 @@ def bridge_batch_at(
 def loss_weight_for(
     mask: torch.Tensor, bandwidth_hz: torch.Tensor | None, representation: STFTRepresentation
 ) -> torch.Tensor:
-    """W = M, zeroed above each example's true bandwidth when `bandwidth_hz` is given."""
+    """W = M, zeroed above each bandwidth-extension example's true bandwidth when
+    `bandwidth_hz` is given.
+
+    A band that the encoder left empty cannot be seen above a cutoff, so bandwidth extension
+    is not taught to re-create that emptiness; inside a gap the neighbours show where the
+    recording's band ends, so inpainting examples keep their loss there and the model learns
+    to leave an empty band empty (an inpainting mask misses row 0 in its gap frames).
+    """
     if bandwidth_hz is None:
         return mask
-    return mask * band_limit_weight(bandwidth_hz.to(mask.device), representation, mask.shape[-1])
+    band_limit = band_limit_weight(bandwidth_hz.to(mask.device), representation, mask.shape[-1])
+    is_gap = mask[:, 0, 0, :].amax(dim=-1) > 0  # [batch]
+    band_limit = torch.where(is_gap[:, None, None, None], 1.0, band_limit)
+    return mask * band_limit
 
 
 def make_bridge_batch(
