@@ -112,11 +112,12 @@ def main(argv: list[str] | None = None) -> None:
         ours, theirs = means(rows, key), means(baseline, key)
         ours_v, theirs_v = means(rows, "visqol"), means(baseline, "visqol")
         with CURVE.open("a", newline="") as curve:
-            writer = csv.writer(curve)
+            writer = csv.writer(curve, lineterminator="\n")
             for name in ours:
                 writer.writerow(
                     [
                         label,
+                        args.sampler or "",
                         args.steps,
                         args.window_schedule,
                         len(files),
