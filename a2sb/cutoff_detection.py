@@ -9,7 +9,7 @@ add nothing to the long-term mean power, so silence does not pull the estimate d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -38,10 +38,14 @@ class LongTermSpectrum:
 
     Args:
         sampling_rate: the audio's rate.
+        skipped: `[start, end)` sample ranges whose frames are left out (the gaps of an
+            inpainting, whose silence and edges are no part of the recording's band).
     """
 
-    def __init__(self, sampling_rate: int):
+    def __init__(self, sampling_rate: int, skipped: Sequence[tuple[int, int]] = ()):
         self.sampling_rate = sampling_rate
+        self.skipped = tuple(skipped)
+        self._next_frame = 0
         self.frequencies = np.arange(N_FFT // 2 + 1) * sampling_rate / N_FFT
         """`[N_FFT / 2 + 1]` the bins' frequencies in Hz."""
         self._power_sum = torch.zeros(N_FFT // 2 + 1, dtype=torch.float64)
@@ -67,8 +71,17 @@ class LongTermSpectrum:
         for first in range(0, frames, FRAMES_PER_CHUNK):
             count = min(FRAMES_PER_CHUNK, frames - first)
             span = signal[:, first * FRAME_HOP : (first + count - 1) * FRAME_HOP + N_FFT]
-            self._accumulate(span)
+            self._accumulate(span, self._kept_frames(self._next_frame + first, count))
+        self._next_frame += frames
         self._leftover = signal[:, frames * FRAME_HOP :].clone()
+
+    def _kept_frames(self, first: int, count: int) -> torch.Tensor:
+        """bool `[count]`: the frames from `first` on that overlap no skipped range."""
+        starts = (first + torch.arange(count)) * FRAME_HOP
+        kept = torch.ones(count, dtype=torch.bool)
+        for start, end in self.skipped:
+            kept &= (starts >= end) | (starts + N_FFT <= start)
+        return kept
 
     @property
     def samples_kept(self) -> int:
@@ -82,7 +95,7 @@ class LongTermSpectrum:
             `[N_FFT / 2 + 1]`.
         """
         power_sum, frames = self._power_sum, self._frames
-        if frames == 0 and self._leftover is not None:  # shorter than a frame: zero-padded
+        if self._next_frame == 0 and self._leftover is not None:  # shorter than a frame: padded
             padded = torch.nn.functional.pad(self._leftover, (0, N_FFT - self._leftover.shape[-1]))
             power_sum, frames = _frames_power(padded, self._window)
         channels = 1 if self._leftover is None else self._leftover.shape[0]
@@ -91,18 +104,23 @@ class LongTermSpectrum:
         smoothed = np.convolve(power, kernel, mode="same")
         return 10 * np.log10(smoothed / N_FFT + 1e-30)
 
-    def _accumulate(self, span: torch.Tensor) -> None:
-        power_sum, frames = _frames_power(span, self._window)
+    def _accumulate(self, span: torch.Tensor, kept: torch.Tensor) -> None:
+        power_sum, frames = _frames_power(span, self._window, kept)
         self._power_sum += power_sum
         self._frames += frames
 
 
-def _frames_power(span: torch.Tensor, window: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """The power |S|² of the frames of `span` `[channels, samples ≥ N_FFT]` summed over
-    channels and frames, float64 `[N_FFT / 2 + 1]`, and the number of frames."""
+def _frames_power(
+    span: torch.Tensor, window: torch.Tensor, kept: torch.Tensor | None = None
+) -> tuple[torch.Tensor, int]:
+    """The power |S|² of the frames of `span` `[channels, samples ≥ N_FFT]` (those `kept`,
+    bool `[frames]`, or all) summed over channels and frames, float64 `[N_FFT / 2 + 1]`, and
+    the number of frames summed."""
     spectrum = torch.stft(
         span, n_fft=N_FFT, hop_length=FRAME_HOP, window=window, center=False, return_complex=True
     )
+    if kept is not None:
+        spectrum = spectrum[..., kept]
     return spectrum.abs().pow(2).double().sum(dim=(0, 2)), spectrum.shape[-1]
 
 
@@ -123,7 +141,9 @@ def long_term_spectrum_db(
     return spectrum.frequencies, spectrum.level_db()
 
 
-def detect_cutoff(waveform: np.ndarray, sampling_rate: int) -> float | None:
+def detect_cutoff(
+    waveform: np.ndarray, sampling_rate: int, skipped: Sequence[tuple[int, int]] = ()
+) -> float | None:
     """The frequency where the input's content ends, or None when it reaches Nyquist.
 
     The knee of the long-term spectrum (`cutoff_from_spectrum`) of the whole input.
@@ -131,6 +151,7 @@ def detect_cutoff(waveform: np.ndarray, sampling_rate: int) -> float | None:
     Args:
         waveform: float `[channels, samples]` at `sampling_rate`.
         sampling_rate: its rate.
+        skipped: `[start, end)` sample ranges left out (`LongTermSpectrum`).
 
     Returns:
         The cutoff in Hz, or None if the spectrum does not fall before Nyquist.
@@ -138,15 +159,18 @@ def detect_cutoff(waveform: np.ndarray, sampling_rate: int) -> float | None:
     Raises:
         A2SBInputError: the input is silent, so no cutoff can be detected.
     """
-    return detect_cutoff_streamed([waveform], sampling_rate)
+    return detect_cutoff_streamed([waveform], sampling_rate, skipped)
 
 
-def detect_cutoff_streamed(blocks: Iterable[np.ndarray], sampling_rate: int) -> float | None:
+def detect_cutoff_streamed(
+    blocks: Iterable[np.ndarray], sampling_rate: int, skipped: Sequence[tuple[int, int]] = ()
+) -> float | None:
     """`detect_cutoff` of the concatenation of `blocks`, holding one block at a time.
 
     Args:
         blocks: float `[channels, n]` blocks in order, of any sizes, e.g. a file read in parts.
         sampling_rate: their rate.
+        skipped: `[start, end)` sample ranges left out (`LongTermSpectrum`).
 
     Returns:
         The cutoff in Hz, or None if the spectrum does not fall before Nyquist.
@@ -154,7 +178,7 @@ def detect_cutoff_streamed(blocks: Iterable[np.ndarray], sampling_rate: int) -> 
     Raises:
         A2SBInputError: the input is silent, so no cutoff can be detected.
     """
-    spectrum = LongTermSpectrum(sampling_rate)
+    spectrum = LongTermSpectrum(sampling_rate, skipped)
     for block in blocks:
         spectrum.add(block)
     return cutoff_from_spectrum(spectrum)

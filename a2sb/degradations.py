@@ -296,10 +296,10 @@ def prior_spectrum(
     """The cheap estimate P of what the mask hides, from the known content alone (SPEC §13).
 
     The rows missing in every frame at the top (bandwidth extension) are re-created by
-    `replicate_band` from the first missing one; the frames missing at every row (inpainting)
-    by `crossfade_gaps`. The content under the mask is zeroed first, so P never depends on it,
-    and P equals the known content outside the mask. Missing entries that are neither (no mask
-    of a2sb makes them) stay zero.
+    `replicate_band` from the first missing one; the frames missing from the lowest row up
+    (inpainting, up to the recording's band) by `crossfade_gaps`. The content under the mask
+    is zeroed first, so P never depends on it, and P equals the known content outside the
+    mask. Missing entries that are neither (no mask of a2sb makes them) stay zero.
 
     Args:
         spectrum: complex `[batch, n_fft / 2 + 1, frames]` with its DC row (the STFT that
@@ -312,7 +312,7 @@ def prior_spectrum(
         estimated.
     """
     missing = mask[:, 0].expand(spectrum.shape[0], -1, -1) > 0  # [batch, rows, frames]
-    missing_frames = missing.all(dim=1)
+    missing_frames = missing[:, 0]  # a gap's frames: missing from the lowest row up
     missing_rows = missing.all(dim=2) & ~missing_frames.all(dim=1, keepdim=True)
     missing_with_dc = torch.cat([missing_frames[:, None], missing], dim=1)
     estimate = spectrum.masked_fill(missing_with_dc, 0)

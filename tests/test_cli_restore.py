@@ -80,7 +80,10 @@ def test_existing_results_are_skipped_unless_overwrite(tmp_path, model_dir, caps
     song = write_music(tmp_path / "song.wav")
     result = song.with_name("song.a2sb.wav")
     result.write_bytes(b"an earlier result")
-    arguments = ["restore", str(song), "--model", model_dir, "--cutoff", "4k", *QUICK]
+    # fp32: with one thread, oneDNN's bf16 kernels (--dtype auto on an AVX-512 BF16 CPU) return
+    # non-finite values on the micro model's narrow maps, and the guard's warning goes to stderr
+    arguments = ["restore", str(song), "--model", model_dir, "--cutoff", "4k", "--dtype", "fp32"]
+    arguments += QUICK
 
     assert main(arguments) == 0
     assert result.read_bytes() == b"an earlier result"
@@ -135,6 +138,7 @@ def test_same_seed_gives_the_same_result(tmp_path, model_dir):
     for run in ("first", "second"):
         output = tmp_path / run
         arguments = ["restore", str(song), "-o", str(output), "--model", model_dir, "-q"]
+        arguments += ["--dtype", "fp32"]  # bit-identical reruns are promised in fp32 (docs/cli.md)
         assert main([*arguments, "--seed", "7", "--cutoff", "4000", *QUICK]) == 0
         outputs.append(soundfile.read(output / "song.a2sb.wav")[0])
     np.testing.assert_array_equal(*outputs)

@@ -121,3 +121,14 @@ def test_blocks_of_other_channels_are_refused():
     spectrum.add(MUSIC[:, :1000])
     with pytest.raises(A2SBInputError, match="block of 1 channels follows blocks of 2"):
         spectrum.add(MUSIC[:1, 1000:2000])
+
+
+def test_skipped_gaps_leave_their_content_out_of_the_estimate():
+    """A damaged stretch (here a full-band burst) says nothing of the recording's band."""
+    audio = lowpass(MUSIC, 6000)
+    audio[:, RATE : 2 * RATE] = np.random.default_rng(0).standard_normal((2, RATE))
+    gap = [(RATE, 2 * RATE)]
+    assert detect_cutoff(audio, RATE) is None
+    assert detect_cutoff(audio, RATE, gap) == pytest.approx(6000, rel=0.02)
+    blocks = np.array_split(audio, 7, axis=-1)
+    assert detect_cutoff_streamed(blocks, RATE, gap) == detect_cutoff(audio, RATE, gap)

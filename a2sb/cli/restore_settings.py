@@ -39,7 +39,8 @@ class RestoreSettings:
 
     Attributes:
         task: "bandwidth_extension" or "inpainting".
-        cutoff_hz: bandwidth extension: the highest kept frequency; None detects it per file.
+        cutoff_hz: bandwidth extension: the highest kept frequency; inpainting: the
+            recording's bandwidth, above which gaps stay silent; None detects it per file.
         gaps: inpainting: `(start_s, end_s)` pairs, sorted, not overlapping.
         sampler: "i2sb" or "dbim"; None keeps the model's own.
         eta: the dbim sampler's share of fresh noise; None keeps the model's (or 0).
@@ -98,9 +99,8 @@ class RestoreSettings:
             if self.output_rate == "input"
             else MODEL_SAMPLING_RATE,
         }
-        if self.task == "bandwidth_extension":
-            arguments["cutoff_hz"] = self.cutoff_hz
-        else:
+        arguments["cutoff_hz"] = self.cutoff_hz
+        if self.task == "inpainting":
             arguments["gaps"] = self.gaps
         if self.num_inference_steps is not None:
             arguments["num_inference_steps"] = self.num_inference_steps
@@ -119,7 +119,8 @@ class RestoreSettings:
             what = f"bandwidth extension, cutoff {cutoff}"
         else:
             gaps = ", ".join(f"{start:g}-{end:g} s" for start, end in self.gaps)
-            what = f"inpainting {gaps}"
+            band = "auto" if self.cutoff_hz is None else f"{self.cutoff_hz:g} Hz"
+            what = f"inpainting {gaps}, bandwidth {band}"
         return f"{what}, seed {seed}, window batch {self.window_batch_size}"
 
 

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 ONEDNN_BF16_NOTICE = (
     "oneDNN's bf16 convolutions returned non-finite values for a finite input on the CPU; "
     "that call was recomputed with torch's exact native kernels (about 190x slower). If this "
-    "repeats, restore in fp32 on the CPU (drop --dtype bf16)"
+    "repeats, restore in fp32 on the CPU (--dtype fp32)"
 )
 """Shown once: oneDNN's bf16 kernels (fast on the CPU) have returned NaN for some shapes."""
 

@@ -1,9 +1,11 @@
-"""The cutoff of a bandwidth extension: the one given, checked, or the one detected from the
-input's long-term spectrum (`a2sb.cutoff_detection`)."""
+"""The cutoff of a bandwidth extension, or the recording's bandwidth that an inpainting keeps
+its gaps within: the one given, checked, or the one detected from the input's long-term
+spectrum (`a2sb.cutoff_detection`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -58,3 +60,58 @@ def detected_cutoff(detected: float | None) -> float:
         )
     logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
     return detected
+
+
+def batch_bandwidth(
+    waveforms: np.ndarray,
+    input_rate: int,
+    model_rate: int,
+    bandwidth_hz: float | None,
+    gaps: Sequence[tuple[float, float]],
+) -> list[float] | None:
+    """The recording's bandwidth for inpainting a batch: `bandwidth_hz`, checked, or the widest
+    one detected over its items, outside the gaps (seconds).
+
+    Returns:
+        The bandwidth, once per item; None when an item's spectrum reaches the Nyquist
+        frequency (the gaps are restored at every frequency).
+    """
+    if bandwidth_hz is None:
+        skipped = gap_samples(gaps, model_rate)
+        detected = [detect_cutoff(to_mono(item), model_rate, skipped) for item in waveforms]
+        bandwidth = logged_bandwidth(None if None in detected else max(detected))
+    else:
+        check_cutoff(bandwidth_hz, min(input_rate, model_rate))
+        bandwidth = [float(bandwidth_hz)]
+    return None if bandwidth is None else bandwidth * len(waveforms)
+
+
+def file_bandwidth(
+    reader: AudioReader,
+    model_rate: int,
+    bandwidth_hz: float | None,
+    gaps: Sequence[tuple[float, float]],
+) -> list[float] | None:
+    """The recording's bandwidth for inpainting a file: `bandwidth_hz`, checked, or detected
+    outside the gaps from a first, streamed reading (None: the spectrum reaches the Nyquist
+    frequency)."""
+    if bandwidth_hz is not None:
+        check_cutoff(bandwidth_hz, min(reader.input_rate, model_rate))
+        return [float(bandwidth_hz)]
+    mono_blocks = (to_mono(block) for block in reader.blocks())
+    skipped = gap_samples(gaps, reader.target_rate)
+    return logged_bandwidth(detect_cutoff_streamed(mono_blocks, reader.target_rate, skipped))
+
+
+def gap_samples(gaps: Sequence[tuple[float, float]], rate: int) -> list[tuple[int, int]]:
+    """Gaps in seconds as `[start, end)` samples at `rate`."""
+    return [(int(start_s * rate), int(np.ceil(end_s * rate))) for start_s, end_s in gaps]
+
+
+def logged_bandwidth(detected: float | None) -> list[float] | None:
+    """A detected recording bandwidth, logged, as the one-item list `MissingRegion` takes."""
+    if detected is None:
+        logger.info("the input is full-band: gaps are restored at every frequency")
+        return None
+    logger.info("detected bandwidth %.0f Hz: gaps are restored below it", detected)
+    return [detected]

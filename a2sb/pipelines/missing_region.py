@@ -2,9 +2,9 @@
 
 A full mask `[rows, 1, 1024, frames]` of an hour of audio takes gigabytes; what it says takes a
 few numbers: the first missing row of each row of the batch (bandwidth extension), or the
-frames of the gaps (inpainting). `MissingRegion` keeps those numbers and builds the mask of the
-frames a sampler is working on. Frames past the end (the cyclic padding of the windows) are
-frame i mod T, as `tile_frames` makes them.
+frames of the gaps and the recording's bandwidth (inpainting). `MissingRegion` keeps those
+numbers and builds the mask of the frames a sampler is working on. Frames past the end (the
+cyclic padding of the windows) are frame i mod T, as `tile_frames` makes them.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ class MissingRegion:
         first_missing_rows: bandwidth extension: per batch row, the first missing
             frequency row (all rows from it up are missing in every frame); None for
             inpainting.
-        gap_frames: inpainting: the `[start, end)` frames of each gap, sorted; every row of
-            those frames is missing. Empty for bandwidth extension.
+        gap_frames: inpainting: the `[start, end)` frames of each gap, sorted. Empty for
+            bandwidth extension.
+        gap_rows: inpainting: the rows of a gap that are missing, `[0, gap_rows)`: the
+            recording's own band. The rows above it are silent inside the gaps
+            (`silence_above_band`), so a restored gap adds no band the recording never had.
     """
 
     rows: int
@@ -38,6 +41,11 @@ class MissingRegion:
     frames: int
     first_missing_rows: tuple[int, ...] | None = None
     gap_frames: tuple[tuple[int, int], ...] = ()
+    gap_rows: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.gap_rows is None:
+            object.__setattr__(self, "gap_rows", self.freq_bins)
 
     @classmethod
     def for_task(
@@ -53,10 +61,13 @@ class MissingRegion:
     ) -> MissingRegion:
         """What a task leaves missing in `items` items of `channels` channels: above each
         item's cutoff (bandwidth extension; with the prior fill, from 0.9 of it), or inside
-        the gaps (inpainting)."""
+        the gaps, below the recording's bandwidth (inpainting: `cutoffs_hz` holds the
+        recording's bandwidth, the widest one serving the batch, or is None for a full-band
+        recording)."""
         if task == "bandwidth_extension":
             return cls.bandwidth_extension(representation, cutoffs_hz, channels, num_samples, fill)
-        return cls.inpainting(representation, gaps, items * channels, num_samples)
+        bandwidth_hz = max(cutoffs_hz) if cutoffs_hz else None
+        return cls.inpainting(representation, gaps, items * channels, num_samples, bandwidth_hz)
 
     @classmethod
     def bandwidth_extension(
@@ -84,13 +95,20 @@ class MissingRegion:
         gaps: Sequence[tuple[float, float]],
         rows: int,
         num_samples: int,
+        bandwidth_hz: float | None = None,
     ) -> MissingRegion:
-        """Every frequency of the frames inside the gaps (seconds) is missing, in every row."""
+        """The frames inside the gaps (seconds) are missing in every row, at the frequencies
+        up to `bandwidth_hz` (the recording's bandwidth; None: all of them). Above it a gap
+        is silenced: rows ≥ ⌊n_fft · f / sr⌋, the bins a bandwidth extension at f replaces."""
+        gap_rows = None
+        if bandwidth_hz is not None:
+            gap_rows = first_replaced_row(representation, bandwidth_hz)
         return cls(
             rows=rows,
             freq_bins=representation.freq_bins,
             frames=representation.frames_for(num_samples),
             gap_frames=tuple(gap_frame_ranges(representation, gaps, num_samples)),
+            gap_rows=gap_rows,
         )
 
     def mask(self, start: int, stop: int) -> torch.Tensor:
@@ -103,8 +121,29 @@ class MissingRegion:
             first_rows = torch.tensor(self.first_missing_rows)[:, None]
             missing_rows = torch.arange(self.freq_bins)[None] >= first_rows  # [rows, F]
             return missing_rows.float()[:, None, :, None].expand(-1, -1, -1, stop - start)
-        missing = self.missing_frames(start, stop)
-        return missing.float()[:, None, None, :].expand(-1, -1, self.freq_bins, -1)
+        missing = self.missing_frames(start, stop).float()[:, None, None, :]
+        if self.gap_rows >= self.freq_bins:
+            return missing.expand(-1, -1, self.freq_bins, -1)
+        in_band = (torch.arange(self.freq_bins) < self.gap_rows).float()
+        return missing * in_band[:, None]
+
+    def silence_above_band(self, spectrum: torch.Tensor, start: int) -> torch.Tensor:
+        """The spectrum with the gaps silenced above the recording's band (inpainting).
+
+        Args:
+            spectrum: complex `[rows, freq_bins + 1, n]` (with the DC bin) of frames
+                `[start, start + n)`.
+
+        Returns:
+            `spectrum` itself when nothing is silenced, else a copy with bins above
+            `gap_rows` zeroed in the gaps' frames.
+        """
+        if not self.gap_frames or self.gap_rows >= self.freq_bins:
+            return spectrum
+        stop = start + spectrum.shape[-1]
+        in_gap = self.missing_frames(start, stop)[:, None, :]  # [rows, 1, n]
+        above_band = torch.arange(spectrum.shape[1]) > self.gap_rows  # bin r + 1 is row r
+        return spectrum.masked_fill(in_gap & above_band[None, :, None], 0)
 
     def missing_frames(self, start: int, stop: int) -> torch.Tensor:
         """bool `[rows, stop − start]`: True where a frame of a row has a missing entry."""

@@ -25,7 +25,12 @@ from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.official import is_release_source
-from a2sb.pipelines.bandwidth_cutoff import batch_cutoffs, file_cutoff
+from a2sb.pipelines.bandwidth_cutoff import (
+    batch_bandwidth,
+    batch_cutoffs,
+    file_bandwidth,
+    file_cutoff,
+)
 from a2sb.pipelines.bridge_sampling import BridgeParts, SamplingPlan
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.converted_checkpoints import FromOfficialCheckpointsMixin
@@ -65,8 +70,9 @@ class A2SBPipelineOutput(AudioPipelineOutput):
             `[batch, channels, repr_channels, freq, frames]`; None from `restore_file`, which
             writes the audio instead.
         sampling_rate: rate of `audios`.
-        cutoff_hz: per batch item, the bandwidth-extension cutoff used (detected or given);
-            None for inpainting.
+        cutoff_hz: per batch item, the bandwidth-extension cutoff used (detected or given),
+            or for inpainting the recording's bandwidth the gaps were restored within (None:
+            full band).
     """
 
     sampling_rate: int = 44100
@@ -176,7 +182,8 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
 
         Args:
             task: "bandwidth_extension" or "inpainting".
-            cutoff_hz: bandwidth extension: the cutoff, or None to detect it.
+            cutoff_hz: bandwidth extension: the cutoff; inpainting: the recording's
+                bandwidth; None detects it.
             gaps: inpainting: `(start_s, end_s)` pairs in seconds.
             sampling_rate: the rate whose Nyquist frequency bounds the cutoff (the lower of the
                 input's and the model's 44.1 kHz).
@@ -185,7 +192,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
 
         Raises:
             A2SBInputError: an unknown task, gaps without inpainting, inpainting without gaps, a
-                cutoff given for inpainting or outside (0, Nyquist), gaps reversed, overlapping
+                cutoff outside (0, Nyquist), gaps reversed, overlapping
                 or outside the audio.
         """
         check_task_inputs(task, cutoff_hz, gaps, sampling_rate, duration_s, names)
@@ -264,9 +271,10 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         model_rate = self.representation.sampling_rate
         with AudioReader(input_path, model_rate, audio_stream.BLOCK_SAMPLES) as reader:
             check_writable(output_path)
-            cutoffs = None
             if task == "bandwidth_extension":
                 cutoffs = [file_cutoff(reader, model_rate, cutoff_hz)]
+            else:
+                cutoffs = file_bandwidth(reader, model_rate, cutoff_hz, gaps)
             channels = reader.channels
             region = MissingRegion.for_task(
                 self.representation,
@@ -328,8 +336,11 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             audio: `[samples]`, `[channels, samples]` or `[batch, channels, samples]`, float.
             sampling_rate: rate of `audio`; anything else than 44.1 kHz is resampled (soxr).
             task: "bandwidth_extension" or "inpainting".
-            cutoff_hz: bandwidth extension only: highest kept frequency; None detects it
-                per batch item from the long-term spectrum (returned in `cutoff_hz`).
+            cutoff_hz: bandwidth extension: highest kept frequency; None detects it per
+                batch item from the long-term spectrum (returned in `cutoff_hz`). Inpainting:
+                the recording's bandwidth, above which the gaps stay silent (a band-limited
+                recording gains no band inside its gaps); None detects it (the widest of
+                the batch; a full-band input is restored at every frequency).
             gaps: inpainting only: `(start_s, end_s)` pairs in seconds of the input.
             num_inference_steps: network calls; None takes the pipeline's
                 `sampling_defaults` (49, the released sampler's "50 steps", for the release).
@@ -372,9 +383,10 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         model_rate = self.representation.sampling_rate
         waveforms = batch_at_rate(audio, sampling_rate, model_rate)
         items, channels, samples = waveforms.shape
-        cutoffs = None
         if task == "bandwidth_extension":
             cutoffs = batch_cutoffs(waveforms, sampling_rate, model_rate, cutoff_hz)
+        else:
+            cutoffs = batch_bandwidth(waveforms, sampling_rate, model_rate, cutoff_hz, gaps)
         region = MissingRegion.for_task(
             self.representation,
             task,

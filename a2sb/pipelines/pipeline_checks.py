@@ -49,12 +49,13 @@ def check_task_inputs(
     names: ArgumentNames = PYTHON_NAMES,
 ) -> None:
     """Refuse what a restoration cannot do, before any model or audio is loaded: an unknown
-    task, gaps without inpainting (or the reverse), a cutoff given for inpainting, a cutoff
-    outside (0, Nyquist), and gaps that are reversed, overlap or leave the audio.
+    task, gaps without inpainting (or the reverse), a cutoff outside (0, Nyquist), and gaps
+    that are reversed, overlap or leave the audio.
 
     Args:
         task: "bandwidth_extension" or "inpainting".
-        cutoff_hz: the bandwidth-extension cutoff, or None (detected).
+        cutoff_hz: the bandwidth-extension cutoff or the inpainted recording's bandwidth, or
+            None (detected).
         gaps: the inpainting gaps, `(start_s, end_s)` pairs in seconds.
         sampling_rate: the rate whose Nyquist frequency bounds the cutoff (the lower of the
             input's and the model's).
@@ -70,11 +71,6 @@ def check_task_inputs(
         )
     if task == "inpainting" and not gaps:
         raise A2SBInputError(f"inpainting needs at least one gap; pass {names.gap_example}")
-    if task == "inpainting" and cutoff_hz is not None:
-        raise A2SBInputError(
-            f"{names.cutoff} given for inpainting: a cutoff is for bandwidth extension; pass "
-            f"{names.bandwidth_extension}, or drop {names.cutoff}"
-        )
     if cutoff_hz is not None:
         check_cutoff(cutoff_hz, sampling_rate)
     if gaps:

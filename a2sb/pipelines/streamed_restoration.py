@@ -87,6 +87,7 @@ class EndpointStream:
         `[kept_from, available)`."""
         start, stop = self.kept_from, self.available
         representation = self.parts.representation
+        span = self.region.silence_above_band(span, start)
         mask = self.region.mask(start, stop)
         x1 = self.parts.endpoint_fill.endpoint(
             representation.encode_spectrum(span),
