@@ -1,5 +1,6 @@
 """Inpainting a band-limited recording keeps each restored gap within the recording's band:
-above it the gap stays silent, whatever the model paints there, streamed and in memory."""
+above it the gap takes its neighbours' content (nothing, for a recording cut at 6 kHz),
+whatever the model paints there, streamed and in memory."""
 
 import numpy as np
 import pytest
@@ -68,7 +69,7 @@ def test_a_restored_gap_stays_within_the_detected_band(tmp_path):
         in_band = gap_level_db(restored, 1000, 5000)
         above_band = gap_level_db(restored, 8000, 20000)
         assert in_band > -20  # the network painted the band it restores
-        assert above_band < in_band - 100  # and nothing above the recording's band
+        assert above_band < in_band - 80  # nothing above the band (the model paints -21 dB there)
 
 
 def test_a_full_band_given_lets_the_gap_fill_every_frequency(tmp_path):

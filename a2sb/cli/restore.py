@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--cutoff",
         metavar="auto|HZ",
         help="bandwidth extension: the highest frequency to keep, in Hz (8000 or 8k); "
-        "inpainting: the recording's bandwidth, above which the gaps stay silent; "
+        "inpainting: the recording's bandwidth, above which gaps are not restored; "
         "default auto: detected per file",
     )
     task.add_argument(

@@ -40,7 +40,7 @@ class RestoreSettings:
     Attributes:
         task: "bandwidth_extension" or "inpainting".
         cutoff_hz: bandwidth extension: the highest kept frequency; inpainting: the
-            recording's bandwidth, above which gaps stay silent; None detects it per file.
+            recording's bandwidth, above which gaps are not restored; None detects it per file.
         gaps: inpainting: `(start_s, end_s)` pairs, sorted, not overlapping.
         sampler: "i2sb" or "dbim"; None keeps the model's own.
         eta: the dbim sampler's share of fresh noise; None keeps the model's (or 0).

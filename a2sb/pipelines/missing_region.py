@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from a2sb.degradations import Fill, first_replaced_row, gap_frame_ranges
+from a2sb.degradations import Fill, crossfade_gaps, first_replaced_row, gap_frame_ranges
 from a2sb.representations import STFTRepresentation
 
 
@@ -32,8 +32,9 @@ class MissingRegion:
         gap_frames: inpainting: the `[start, end)` frames of each gap, sorted. Empty for
             bandwidth extension.
         gap_rows: inpainting: the rows of a gap that are missing, `[0, gap_rows)`: the
-            recording's own band. The rows above it are silent inside the gaps
-            (`silence_above_band`), so a restored gap adds no band the recording never had.
+            recording's own band. Above it a gap takes its neighbours' content
+            (`above_band_from_neighbours`), so a restored gap adds no band the recording
+            never had.
     """
 
     rows: int
@@ -98,8 +99,9 @@ class MissingRegion:
         bandwidth_hz: float | None = None,
     ) -> MissingRegion:
         """The frames inside the gaps (seconds) are missing in every row, at the frequencies
-        up to `bandwidth_hz` (the recording's bandwidth; None: all of them). Above it a gap
-        is silenced: rows ≥ ⌊n_fft · f / sr⌋, the bins a bandwidth extension at f replaces."""
+        up to `bandwidth_hz` (the recording's bandwidth; None: all of them). Above it, rows
+        ≥ ⌊n_fft · f / sr⌋ (the bins a bandwidth extension at f replaces), a gap is not
+        restored but cross-faded from its neighbours."""
         gap_rows = None
         if bandwidth_hz is not None:
             gap_rows = first_replaced_row(representation, bandwidth_hz)
@@ -127,23 +129,30 @@ class MissingRegion:
         in_band = (torch.arange(self.freq_bins) < self.gap_rows).float()
         return missing * in_band[:, None]
 
-    def silence_above_band(self, spectrum: torch.Tensor, start: int) -> torch.Tensor:
-        """The spectrum with the gaps silenced above the recording's band (inpainting).
+    def above_band_from_neighbours(self, spectrum: torch.Tensor, start: int) -> torch.Tensor:
+        """The spectrum with the gaps, above the recording's band, taken from their neighbours
+        cross-faded across them (`crossfade_gaps`): what the recording holds there, its noise
+        floor or nothing, instead of what the gap held or a model would paint.
 
         Args:
             spectrum: complex `[rows, freq_bins + 1, n]` (with the DC bin) of frames
-                `[start, start + n)`.
+                `[start, start + n)`, with each gap's neighbours (`prior_ready_frames`).
 
         Returns:
-            `spectrum` itself when nothing is silenced, else a copy with bins above
-            `gap_rows` zeroed in the gaps' frames.
+            `spectrum` itself when the gaps span the whole band, else a copy with bins above
+            `gap_rows` replaced in the gaps' frames.
         """
         if not self.gap_frames or self.gap_rows >= self.freq_bins:
             return spectrum
-        stop = start + spectrum.shape[-1]
-        in_gap = self.missing_frames(start, stop)[:, None, :]  # [rows, 1, n]
+        in_gap = self.missing_frames(start, start + spectrum.shape[-1])  # [rows, n]
         above_band = torch.arange(spectrum.shape[1]) > self.gap_rows  # bin r + 1 is row r
-        return spectrum.masked_fill(in_gap & above_band[None, :, None], 0)
+        replaced = in_gap[:, None, :] & above_band[None, :, None]
+        return torch.where(replaced, crossfade_gaps(spectrum, in_gap), spectrum)
+
+    @property
+    def reads_neighbours(self) -> bool:
+        """Whether the gaps are filled above the band from their neighbours."""
+        return bool(self.gap_frames) and self.gap_rows < self.freq_bins
 
     def missing_frames(self, start: int, stop: int) -> torch.Tensor:
         """bool `[rows, stop − start]`: True where a frame of a row has a missing entry."""

@@ -338,9 +338,10 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             task: "bandwidth_extension" or "inpainting".
             cutoff_hz: bandwidth extension: highest kept frequency; None detects it per
                 batch item from the long-term spectrum (returned in `cutoff_hz`). Inpainting:
-                the recording's bandwidth, above which the gaps stay silent (a band-limited
-                recording gains no band inside its gaps); None detects it (the widest of
-                the batch; a full-band input is restored at every frequency).
+                the recording's bandwidth, above which a gap is cross-faded from its
+                neighbours, not restored (a band-limited recording gains no band in its
+                gaps); None detects it (the widest of the batch; a full-band input is
+                restored at every frequency).
             gaps: inpainting only: `(start_s, end_s)` pairs in seconds of the input.
             num_inference_steps: network calls; None takes the pipeline's
                 `sampling_defaults` (49, the released sampler's "50 steps", for the release).

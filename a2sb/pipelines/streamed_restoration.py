@@ -35,8 +35,9 @@ from a2sb.representations import OverlapAddDecoder, StreamedSpectrum
 class EndpointStream:
     """Spectrum frames in, the bridge's x1 and the DC row out (paper eq. 8, SPEC §13).
 
-    The noise fill is frame by frame. The prior fill of a gap reads its neighbours, up to one
-    gap length on each side: x1 is given back only up to where every started gap's right
+    The noise fill is frame by frame. The prior fill of a gap, and a gap above the recording's
+    band (`MissingRegion.above_band_from_neighbours`), read its neighbours, up to one gap
+    length on each side: x1 is given back only up to where every started gap's right
     neighbours are in, and the spectrum is kept for one widest gap before that.
 
     Args:
@@ -53,7 +54,8 @@ class EndpointStream:
         self.region = region
         self.noise = noise
         self.channels = channels
-        self.reads_neighbours = parts.endpoint_fill.fill == "prior" and bool(region.gap_frames)
+        prior_fill = parts.endpoint_fill.fill == "prior" and bool(region.gap_frames)
+        self.reads_neighbours = prior_fill or region.reads_neighbours
         self.kept: list[torch.Tensor] = []
         self.kept_from = 0
         self.available = 0
@@ -87,7 +89,7 @@ class EndpointStream:
         `[kept_from, available)`."""
         start, stop = self.kept_from, self.available
         representation = self.parts.representation
-        span = self.region.silence_above_band(span, start)
+        span = self.region.above_band_from_neighbours(span, start)
         mask = self.region.mask(start, stop)
         x1 = self.parts.endpoint_fill.endpoint(
             representation.encode_spectrum(span),

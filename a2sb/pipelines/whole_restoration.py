@@ -54,7 +54,7 @@ def restore_whole(
     representation = parts.representation
     items, channels, samples = waveforms.shape
     spectrum = representation.spectrum(torch.from_numpy(waveforms.reshape(items * channels, -1)))
-    spectrum = region.silence_above_band(spectrum, 0)
+    spectrum = region.above_band_from_neighbours(spectrum, 0)
     known = representation.encode_spectrum(spectrum)
     frames = known.shape[-1]
     mask = region.mask(0, frames)
