@@ -66,11 +66,15 @@ def rendered(node: ast.expr) -> str | None:
     return None
 
 
+INPUT_ERRORS = ("A2SBInputError", "TooShortToDetect")
+"""`A2SBInputError` and its subclasses."""
+
+
 def messages(path: Path) -> list[str]:
     """The literal messages of `A2SBInputError(...)` calls in one file, in order."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
-        is_error = isinstance(node, ast.Call) and getattr(node.func, "id", "") == "A2SBInputError"
+        is_error = isinstance(node, ast.Call) and getattr(node.func, "id", "") in INPUT_ERRORS
         if is_error and node.args and (text := rendered(node.args[0])) is not None:
             found.append(" ".join(text.split()))
     return found

@@ -23,12 +23,13 @@ from a2sb.cli import main
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 QUICK = ["--steps", "2", "--window-frames", "32", "--hop-frames", "32", "--window-batch-size", "8"]
-"""Sampling options that keep the micro model to one call per step on a 0.25 s file."""
+"""Sampling options that keep the micro model to few calls per step on a 0.6 s file."""
 
 
 def write_music(path: Path, channels: int = 1, rate: int = 44100, seed: int = 0) -> Path:
-    """A 0.25 s excerpt, brick-walled at 4 kHz (so that a cutoff is there to detect)."""
-    return write_band_limited(path, 0.25, rate, channels, seed=seed)
+    """A 0.6 s excerpt, brick-walled at 4 kHz (so that a cutoff is there to detect: detection
+    needs 0.5 s)."""
+    return write_band_limited(path, 0.6, rate, channels, seed=seed)
 
 
 def run_cli(*arguments: str, env: dict | None = None, launcher: list[str] | None = None):
@@ -71,7 +72,7 @@ def test_file_folder_and_glob_with_a_corrupt_file_among_them(tmp_path, model_dir
         "take.a2sb.wav",
     ]
     restored, rate = soundfile.read(out / "single.a2sb.wav", always_2d=True)
-    assert rate == 44100 and restored.shape == (44100 // 4, 2)
+    assert rate == 44100 and restored.shape == (int(0.6 * 44100), 2)
     assert soundfile.info(str(out / "single.a2sb.wav")).subtype == "PCM_24"
     assert {path: path.read_bytes() for path in inputs_before} == inputs_before
 
@@ -93,7 +94,7 @@ def test_existing_results_are_skipped_unless_overwrite(tmp_path, model_dir, caps
     captured = capsys.readouterr()
     assert "1 file: 1 restored, 0 skipped, 0 failed" in captured.out
     assert captured.err == ""
-    assert soundfile.read(result)[0].shape == (44100 // 4,)
+    assert soundfile.read(result)[0].shape == (int(0.6 * 44100),)
     assert not list(tmp_path.glob(".*partial*"))
 
 
@@ -105,7 +106,7 @@ def test_inpainting_at_the_input_rate_as_flac(tmp_path, model_dir, capsys):
     )
     assert code == 0, capsys.readouterr()
     restored, rate = soundfile.read(tmp_path / "song.a2sb.flac", always_2d=True)
-    assert rate == 16000 and restored.shape == (4000, 2)
+    assert rate == 16000 and restored.shape == (int(0.6 * 16000), 2)
     assert soundfile.info(str(tmp_path / "song.a2sb.flac")).subtype == "PCM_16"
 
 
@@ -172,7 +173,7 @@ def _one_line_error(capsys) -> str:
     [
         (["--cutoff", "30000"], "choose a cutoff between 0 and 22050 Hz"),
         (["--gap", "1:2x-3"], "gap '1:2x-3' is not START-END"),
-        (["--gap", "0.1-9"], "lasts 0.250 s; choose a gap between 0 and 0.250 s"),
+        (["--gap", "0.1-9"], "lasts 0.600 s; choose a gap between 0 and 0.600 s"),
         (["--task", "bwe", "--gap", "0.1-0.2"], "pass --task inpaint, or drop --gap"),
         (["--eta", "1.5"], "eta=1.5 must lie in [0, 1]"),
         (["--sampler", "i2sb", "--eta", "0.5"], "pass --sampler dbim, or drop --eta"),

@@ -43,9 +43,9 @@ def test_a_read_only_output_folder_fails_each_file_in_one_line(tmp_path, model_d
 
 def test_a_full_disk_fails_the_file_that_does_not_fit_and_goes_on(tmp_path, model_dir, capsys):
     songs = [write_music(tmp_path / f"{name}.wav", seed=index) for index, name in enumerate("abc")]
-    # A 36 kB result is written through a 72 kB float temporary (clip mode rescale), so a file
-    # needs 108 kB while it is written: two results fit in 136 kB, not three.
-    with tmpfs(tmp_path / "out", size="136k") as out:
+    # A 79 kB result is written through a 106 kB float temporary (clip mode rescale), so a file
+    # needs 185 kB while it is written: two results fit in 300 kB (79 + 185), not three (343).
+    with tmpfs(tmp_path / "out", size="300k") as out:
         code = main(["restore", *map(str, songs), "-o", str(out), "--model", model_dir, *QUICK])
         assert sorted(os.listdir(out)) == ["a.a2sb.wav", "b.a2sb.wav"]
     summary = capsys.readouterr().out.splitlines()

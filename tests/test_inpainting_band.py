@@ -92,3 +92,14 @@ def test_a_bandwidth_outside_nyquist_is_refused_for_inpainting(cutoff_hz):
     audio = np.zeros((1, RATE), dtype=np.float32)
     with pytest.raises(A2SBInputError, match=f"cutoff {cutoff_hz} Hz is outside"):
         bright_pipeline()(audio, RATE, task="inpainting", gaps=[(0.2, 0.4)], cutoff_hz=cutoff_hz)
+
+
+def test_too_little_audio_outside_the_gaps_restores_them_at_every_frequency(caplog):
+    """Below the length a detection needs, the band is not guessed: the gaps are restored at
+    every frequency, with a warning that says how to give the band."""
+    audio = 0.1 * np.random.default_rng(0).standard_normal((1, int(0.6 * RATE)), dtype=np.float32)
+    result = bright_pipeline()(
+        audio, RATE, task="inpainting", gaps=[(0.1, 0.4)], num_inference_steps=1
+    )
+    assert result.cutoff_hz is None
+    assert "too little audio outside the gaps" in caplog.text

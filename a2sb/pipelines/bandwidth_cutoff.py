@@ -11,7 +11,7 @@ import numpy as np
 
 from a2sb.audio import to_mono
 from a2sb.audio_stream import AudioReader
-from a2sb.cutoff_detection import detect_cutoff, detect_cutoff_streamed
+from a2sb.cutoff_detection import TooShortToDetect, detect_cutoff, detect_cutoff_streamed
 from a2sb.degradations import check_cutoff
 from a2sb.errors import A2SBInputError
 
@@ -78,7 +78,10 @@ def batch_bandwidth(
     """
     if bandwidth_hz is None:
         skipped = gap_samples(gaps, model_rate)
-        detected = [detect_cutoff(to_mono(item), model_rate, skipped) for item in waveforms]
+        try:
+            detected = [detect_cutoff(to_mono(item), model_rate, skipped) for item in waveforms]
+        except TooShortToDetect:
+            return unknown_bandwidth()
         bandwidth = logged_bandwidth(None if None in detected else max(detected))
     else:
         check_cutoff(bandwidth_hz, min(input_rate, model_rate))
@@ -100,12 +103,27 @@ def file_bandwidth(
         return [float(bandwidth_hz)]
     mono_blocks = (to_mono(block) for block in reader.blocks())
     skipped = gap_samples(gaps, reader.target_rate)
-    return logged_bandwidth(detect_cutoff_streamed(mono_blocks, reader.target_rate, skipped))
+    try:
+        detected = detect_cutoff_streamed(mono_blocks, reader.target_rate, skipped)
+    except TooShortToDetect:
+        return unknown_bandwidth()
+    return logged_bandwidth(detected)
 
 
 def gap_samples(gaps: Sequence[tuple[float, float]], rate: int) -> list[tuple[int, int]]:
     """Gaps in seconds as `[start, end)` samples at `rate`."""
     return [(int(start_s * rate), int(np.ceil(end_s * rate))) for start_s, end_s in gaps]
+
+
+def unknown_bandwidth() -> None:
+    """Too little audio outside the gaps to tell the recording's band: the gaps are restored
+    at every frequency, and the warning says how to keep them within a band."""
+    logger.warning(
+        "too little audio outside the gaps to detect the recording's bandwidth: the gaps are "
+        "restored at every frequency; give the bandwidth (cutoff_hz / --cutoff HZ) to keep "
+        "them within it"
+    )
+    return None
 
 
 def logged_bandwidth(detected: float | None) -> list[float] | None:
