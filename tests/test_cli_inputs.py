@@ -119,8 +119,11 @@ def test_an_output_that_would_replace_an_input_is_refused(tmp_path):
 
 def test_an_output_folder_that_is_a_file_is_refused(tmp_path):
     song = _touch(tmp_path / "song.wav")
+    notes = _touch(tmp_path / "notes.txt")
     with pytest.raises(A2SBInputError, match="is a file; give a folder"):
-        plan_jobs([str(song)], song, "wav")
+        plan_jobs([str(song)], notes, "wav")
+    with pytest.raises(A2SBInputError, match="is the input file"):
+        plan_jobs([str(song)], song, "wav")  # -o naming the input file itself
 
 
 def test_missing_path_empty_folder_and_empty_glob_are_refused(tmp_path):

@@ -243,3 +243,37 @@ def test_two_processes_share_the_files_without_doing_one_twice(tmp_path, model_d
     assert sorted(song for _, song in started) == ["0", "1", "2", "3", "4"]
     assert {process for process, _ in started} == {"1", "2"}
     assert result.stdout.splitlines()[-1] == "5 files: 5 restored, 0 skipped, 0 failed"
+
+
+@pytest.mark.parametrize("name", ["out.wav", "Out.FLAC"])
+def test_o_with_an_audio_extension_names_the_result_file(tmp_path, model_dir, capsys, name):
+    """As with ffmpeg and sox, `-o out.wav` is the result itself, not a folder named out.wav."""
+    song = write_music(tmp_path / "song.wav")
+    result = tmp_path / "restored" / name
+    arguments = ["restore", str(song), "-o", str(result), "--model", model_dir, "-q", *QUICK]
+    assert main([*arguments, "--cutoff", "4k"]) == 0, capsys.readouterr()
+    assert result.is_file()
+    info = soundfile.info(result)
+    assert info.format == name.rsplit(".", 1)[1].upper() and info.subtype == "PCM_24"
+    assert sorted(path.name for path in result.parent.iterdir()) == [name]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "output", "extra", "message"),
+    [
+        (["a.wav", "b.wav"], "out.wav", [], "-o .*out.wav names one file, but the inputs are 2"),
+        (["."], "out.wav", [], "names one file, but the inputs are 2 audio files"),
+        (["a.wav"], "out.mp3", [], "names a .mp3 file, but a2sb writes wav or flac"),
+        (["a.wav"], "out.flac", ["--output-format", "wav"], "--output-format is wav; drop"),
+        (["a.wav"], "a.wav", [], "output path a.wav is the input file a.wav"),
+    ],
+)
+def test_o_naming_a_file_that_cannot_be_written_is_refused(
+    tmp_path, monkeypatch, capsys, inputs, output, extra, message
+):
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.wav", "b.wav"):
+        write_music(tmp_path / name)
+    arguments = ["restore", *inputs, "-o", output, "--model", "no/such-model", *extra]
+    assert main(arguments) == 2
+    assert re.search(message, _one_line_error(capsys))

@@ -7,7 +7,9 @@ pattern (`'album/**/*.flac'`, quoted so that a2sb expands it). Each audio file g
 - with an output folder, a file given by name goes straight into it, and a file found in a
   folder or by a glob keeps its subfolders relative to that folder (or to the glob's fixed
   leading folders), so an album tree is mirrored;
-- without one, the output goes next to its input.
+- without one, the output goes next to its input;
+- `-o` naming a .wav or .flac file (not an existing folder) is the output of the one file
+  given, as ffmpeg and sox read it.
 
 Searches skip hidden files and a2sb's own results (`*.a2sb.*`), so running twice over a folder
 does not restore the restored files. A file reached by two inputs is restored once. Two files
@@ -27,6 +29,41 @@ from a2sb.errors import A2SBInputError
 
 OUTPUT_TAG = ".a2sb"
 """Marks a2sb's results: `song.flac` is restored to `song.a2sb.wav`."""
+OUTPUT_FORMATS = ("wav", "flac")
+"""The formats a2sb writes, named by their extensions."""
+
+
+def output_format_of(output: Path | None, output_format: str | None) -> str:
+    """The format to write: `--output-format`, or the extension of an `-o` that names a file,
+    or wav.
+
+    Raises:
+        A2SBInputError: an `-o` with another audio extension, or one whose extension
+            contradicts `--output-format`.
+    """
+    if output is None or output.is_dir() or not output.suffix:
+        return output_format or "wav"
+    extension = output.suffix.lower().lstrip(".")
+    if extension not in OUTPUT_FORMATS:
+        raise A2SBInputError(
+            f"-o {output} names a .{extension} file, but a2sb writes wav or flac; name a .wav "
+            "or .flac file, or a folder"
+        )
+    if output_format is not None and output_format != extension:
+        raise A2SBInputError(
+            f"-o {output} names a {extension} file but --output-format is {output_format}; "
+            "drop --output-format, or change the extension"
+        )
+    return extension
+
+
+def names_output_file(output: Path | None) -> bool:
+    """Whether `-o` names the result file itself (a .wav or .flac name, not a folder)."""
+    return (
+        output is not None
+        and not output.is_dir()
+        and output.suffix.lower().lstrip(".") in OUTPUT_FORMATS
+    )
 
 
 @dataclass(frozen=True)
@@ -50,14 +87,17 @@ def plan_jobs(inputs: list[str], output_dir: Path | None, output_format: str) ->
 
     Args:
         inputs: files, folders or glob patterns.
-        output_dir: where outputs go (subfolders mirrored); None writes next to each input.
+        output_dir: where outputs go (subfolders mirrored); None writes next to each input;
+            a .wav or .flac name that is not a folder is the output of the one input file.
         output_format: "wav" or "flac", the outputs' extension.
 
     Raises:
         A2SBInputError: an output folder that is a file, an input that does not exist or
-            yields no audio file, two inputs with the same output, or an output that would
-            replace an input.
+            yields no audio file, two inputs with the same output, an output that would
+            replace an input, or an output file named for more than one input.
     """
+    if names_output_file(output_dir):
+        return [_single_output_job(inputs, output_dir)]
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
         raise A2SBInputError(f"-o {output_dir} is a file; give a folder to write the results to")
     jobs: list[RestoreJob] = []
@@ -73,6 +113,18 @@ def plan_jobs(inputs: list[str], output_dir: Path | None, output_format: str) ->
     _refuse_shared_outputs(jobs)
     _refuse_outputs_over_inputs(jobs, seen_inputs)
     return jobs
+
+
+def _single_output_job(inputs: list[str], output_file: Path) -> RestoreJob:
+    """The one job of an `-o` that names a file: one input file, given by name."""
+    found = [found for spec in inputs for found in find_input_files(spec)]
+    if len(inputs) != 1 or len(found) != 1 or not Path(inputs[0]).is_file():
+        raise A2SBInputError(
+            f"-o {output_file} names one file, but the inputs are {len(found)} audio files; "
+            "give one input file, or a folder for -o"
+        )
+    ensure_not_input(output_file, [found[0].path])
+    return RestoreJob(found[0].path, output_file)
 
 
 def output_path(input_path: Path, folder: Path, output_format: str) -> Path:

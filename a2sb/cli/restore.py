@@ -44,9 +44,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-o",
         "--output-dir",
         type=Path,
-        metavar="OUT_DIR",
+        metavar="OUT",
         help="folder for the results, mirroring the subfolders of folder and glob inputs "
-        "(default: next to each input)",
+        "(default: next to each input); with one input file, a .wav or .flac name is the "
+        "result file itself",
     )
     task = parser.add_argument_group("what to restore")
     task.add_argument(
@@ -161,7 +162,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     output = parser.add_argument_group("output")
     output.add_argument(
-        "--output-format", choices=["wav", "flac"], default="wav", help="default wav"
+        "--output-format",
+        choices=["wav", "flac"],
+        help="default: the extension of an -o file, else wav",
     )
     output.add_argument(
         "--bit-depth",

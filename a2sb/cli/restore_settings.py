@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from a2sb.audio import BitDepth
+from a2sb.cli.inputs import output_format_of
 from a2sb.cli.model_choice import ModelChoice, check_model_source
 from a2sb.cli.option_values import parse_cutoff, parse_gap
 from a2sb.errors import A2SBInputError
@@ -151,7 +152,8 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         _check_at_least("--seed", args.seed, 0)
     if args.model is not None:
         check_model_source(args.model)
-    if args.output_format == "flac" and args.bit_depth == "32f":
+    output_format = output_format_of(args.output_dir, args.output_format)
+    if output_format == "flac" and args.bit_depth == "32f":
         raise A2SBInputError(
             "--bit-depth 32f needs --output-format wav (flac holds 16 or 24 bits); pass "
             "--output-format wav, or --bit-depth 24"
@@ -177,7 +179,7 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         spectrogram=args.spectrogram,
         inputs=list(args.inputs),
         output_dir=args.output_dir,
-        output_format=args.output_format,
+        output_format=output_format,
         model_choice=ModelChoice(
             model=args.model or BUNDLED_MODEL_NAME,
             release_variant=args.release_variant,
