@@ -3,11 +3,12 @@
 Each command lives in its own module of this package with two functions:
 `add_parser(subparsers)` registers its arguments (and `set_defaults(run=run)`), and
 `run(args) -> int` carries it out. A new command is one module added to `COMMAND_MODULES`.
-Errors a user can fix (`A2SBInputError`) and usage errors are printed as one line,
-`a2sb: <message>`, with exit code 2 and no traceback; a result that cannot be written (`A2SBWriteError`) likewise,
-with exit code 1; Ctrl-C or SIGTERM (`a2sb.cli.interruption`) ends a command with
-`a2sb: interrupted` and exit code 130 or 143. Before a command runs, glibc's malloc is told to
-keep freed memory (`a2sb.cli.allocator`), which makes CPU restoration markedly faster.
+Errors a user can fix (`A2SBInputError`) and usage errors are printed as one line, `a2sb:
+<message>`, with exit code 2 and no traceback; a result that cannot be written
+(`A2SBWriteError`) likewise, with exit code 1; Ctrl-C or SIGTERM (`a2sb.cli.interruption`) ends
+a command with `a2sb: interrupted` and exit code 130 or 143. Before a command runs, glibc's
+malloc is told to keep freed memory (`a2sb.cli.allocator`), which makes CPU restoration
+markedly faster.
 """
 
 import argparse
