@@ -95,13 +95,21 @@ def log_clamped(name: str, peak: float, clipped: int, bit_depth: str) -> None:
     )
 
 
+INAUDIBLE_DB = 0.1
+"""A rescale by less than this many dB is not worth a line: no one hears it."""
+
+
 def log_rescaled(name: str, peak: float, bit_depth: str) -> None:
-    """Say that audio peaking at `peak` was scaled by 1 / peak (clip mode rescale)."""
-    logger.warning(
-        "%s peaks at %+.1f dBFS; output scaled by %+.1f dB to fit %s-bit (clip mode rescale)",
+    """Say that audio peaking at `peak` was scaled by 1 / peak (clip mode rescale): all of it,
+    the kept band included, is quieter. Below `INAUDIBLE_DB` it is said at debug level only."""
+    level = logging.WARNING if _decibels(peak) >= INAUDIBLE_DB else logging.DEBUG
+    logger.log(
+        level,
+        "%s peaks at %+.1f dBFS; the whole output, its kept band included, is %.1f dB quieter "
+        "to fit %s-bit (clip mode rescale; clamp keeps the level and clips the peaks)",
         name,
         _decibels(peak),
-        -_decibels(peak),
+        _decibels(peak),
         bit_depth,
     )
 

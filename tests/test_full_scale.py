@@ -23,8 +23,19 @@ def test_rescale_scales_the_whole_file_by_one_over_the_peak_and_says_so(tmp_path
     written, _ = soundfile.read(path, dtype="float32", always_2d=True)
     np.testing.assert_allclose(written.T, HOT / 4.0, atol=2**-23, rtol=0)
     assert caplog.messages == [
-        f"{path} peaks at +12.0 dBFS; output scaled by -12.0 dB to fit 24-bit (clip mode rescale)"
+        f"{path} peaks at +12.0 dBFS; the whole output, its kept band included, is 12.0 dB "
+        "quieter to fit 24-bit (clip mode rescale; clamp keeps the level and clips the peaks)"
     ]
+
+
+def test_an_inaudible_rescale_is_not_announced(tmp_path, caplog):
+    """A peak 0.05 dB over full scale is still rescaled, but no one hears 0.05 dB: no line."""
+    path = tmp_path / "song.wav"
+    touching = HOT / 4.0 * 10 ** (0.05 / 20)
+    with caplog.at_level(logging.WARNING, logger="a2sb"):
+        save_audio(path, touching, 44100, bit_depth="24")
+    assert caplog.messages == []
+    assert np.abs(soundfile.read(path, dtype="float32")[0]).max() <= 1.0
 
 
 def test_clamp_keeps_the_level_and_clips_the_peaks(tmp_path, caplog):
