@@ -165,6 +165,27 @@ def folder_written_atomically(
         raise
 
 
+def missing_folders(paths: list[Path]) -> list[Path]:
+    """The folders that writing `paths` would create (those that do not exist yet), deepest
+    first."""
+    missing = set()
+    for path in paths:
+        folder = Path(path).absolute().parent
+        while not folder.exists() and folder != folder.parent:
+            missing.add(folder)
+            folder = folder.parent
+    return sorted(missing, key=lambda folder: len(folder.parts), reverse=True)
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove each of `folders` (deepest first) that is there and empty; never raises."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty, gone, or not ours to remove: leave it
+
+
 def remove_quietly(path: str | os.PathLike) -> None:
     """Remove a partial file or folder if it is there and can be removed; never raises."""
     path = Path(path)

@@ -178,3 +178,21 @@ def test_a_signal_mid_restore_stops_cleanly_and_a_rerun_continues(
     assert main(["restore", *arguments, *QUICK, "-q"]) == 0
     assert sorted(os.listdir(out)) == ["a.a2sb.wav", "b.a2sb.wav", "c.a2sb.wav"]
     assert (out / "a.a2sb.wav").read_bytes() == finished  # skipped, not redone
+
+
+def test_an_interruption_leaves_no_empty_output_folder_behind(tmp_path, model_dir, monkeypatch):
+    from a2sb.atomic_output import check_writable
+    from a2sb.cli import restore_batch
+    from a2sb.cli.interruption import Interrupted
+
+    def interrupted(pipeline, job, *args, **kwargs):  # Ctrl-C once the result's folder exists
+        check_writable(job.output_path)
+        raise Interrupted(signal.SIGINT)
+
+    monkeypatch.setattr(restore_batch, "restore_one_file", interrupted)
+    song = write_music(tmp_path / "song.wav")
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    out = existing / "new" / "deeper"
+    assert main(["restore", str(song), "-o", str(out), "--model", model_dir, *QUICK]) == 130
+    assert os.listdir(existing) == []  # the folders it made are gone, the one it found is kept

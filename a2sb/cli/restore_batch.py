@@ -25,6 +25,7 @@ from accelerate import PartialState
 from accelerate.utils import gather_object, parse_flag_from_env
 from tqdm.auto import tqdm
 
+from a2sb.atomic_output import missing_folders, remove_empty_folders
 from a2sb.audio import load_audio
 from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
@@ -71,10 +72,12 @@ def restore_batch(args: argparse.Namespace) -> int:
     with state.split_between_processes(jobs) as own_jobs:
         own_jobs = list(own_jobs)
     own_results: dict[RestoreJob, RestoreOutcome] = {}
+    new_folders = missing_folders([job.output_path for job in own_jobs])
     try:
         with console.library_logs():
             restore_own_jobs(own_jobs, settings, headers, device_kind, state, console, own_results)
     except Interrupted as interruption:  # each process says how far it got; rerunning continues
+        remove_empty_folders(new_folders)  # an -o folder with nothing in it is not left behind
         line = format_interruption(list(own_results.values()), len(own_jobs))
         print(f"a2sb: {console.prefix}{line}", file=sys.stderr, flush=True)
         return interruption.exit_code
