@@ -5,9 +5,9 @@ kHz, time in seconds), every panel on one colour scale, so the band a restoratio
 the same before and after and only the re-created part differs. The bandwidth-extension cutoff
 is drawn as a dashed line across every panel, inpainting gaps as outlined spans.
 
-matplotlib is an optional dependency (`pip install "a2sb[app]"` or `"a2sb[docs]"`); it is
-imported when a picture is drawn, and its absence is an `A2SBInputError` that says what to
-install.
+matplotlib is a dependency of a2sb, imported only when a picture is drawn (so that restoring
+does not pay its import); an environment that lacks it gets an `A2SBInputError` that says what
+to install.
 """
 
 from __future__ import annotations
@@ -204,6 +204,7 @@ def _matplotlib_classes():
         from matplotlib.figure import Figure
     except ImportError as error:
         raise A2SBInputError(
-            'spectrogram pictures need matplotlib; install it with pip install "a2sb[app]"'
+            "spectrogram pictures need matplotlib, a dependency of a2sb missing from this "
+            "environment; install it with pip install matplotlib"
         ) from error
     return Figure, FigureCanvasAgg

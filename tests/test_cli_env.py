@@ -95,7 +95,12 @@ def test_env_prints_versions_devices_caches_and_models(tmp_path):
     assert any(line.startswith(f"  converted  {converted} (") for line in lines)
     assert any(line.startswith(f"  Hub        {OFFICIAL} (") for line in lines)
     bundled = REPO_ROOT / "a2sb" / "bundled" / "a2sb-small"
-    assert any(line.startswith(f"  bundled    {bundled} (") for line in lines)
+    (bundled_line,) = [line for line in lines if line.startswith(f"  bundled    {bundled} (")]
+    index = json.loads((bundled / "model_index.json").read_text())
+    steps = index["sampling_defaults"]["num_inference_steps"]
+    assert bundled_line.endswith(
+        f"; sampling: i2sb, {steps} step{'s' * (steps != 1)}, shifted windows"
+    )
 
 
 def test_the_cpu_bf16_row_says_which_kernels_bf16_runs(monkeypatch):

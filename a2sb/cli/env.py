@@ -134,13 +134,24 @@ def cached_hub_models(hub_cache: Path, official_repo_id: str) -> list[str]:
 
 
 def describe_bundled_model() -> str:
-    """`path (size)` of the bundled a2sb-small, or why it is missing."""
+    """`path (size); sampling: ...` of the bundled a2sb-small, or why it is missing."""
     from a2sb.pipelines.bundled_model import bundled_model_folder
 
     try:
-        return describe_folder(bundled_model_folder())
+        folder = bundled_model_folder()
     except A2SBInputError as error:
         return str(error)
+    return f"{describe_folder(folder)}; {describe_sampling(folder)}"
+
+
+def describe_sampling(folder: Path) -> str:
+    """The saved sampling of a pipeline folder: `sampling: i2sb, 1 step, shifted windows`."""
+    index = json.loads((folder / "model_index.json").read_text())
+    defaults = index.get("sampling_defaults", {})
+    sampler = index.get("scheduler", [None, "?"])[1].removesuffix("Scheduler").lower()
+    steps = defaults.get("num_inference_steps", "?")
+    windows = defaults.get("window_schedule", "overlap")
+    return f"sampling: {sampler}, {steps} step{'s' if steps != 1 else ''}, {windows} windows"
 
 
 def describe_folder(folder: Path) -> str:

@@ -18,6 +18,15 @@ from a2sb.full_scale import CLIP_MODES
 from a2sb.sampling_names import SAMPLER_NAMES, WINDOW_SCHEDULES
 from a2sb.tasks import TASK_NAMES
 
+EXAMPLES = """examples:
+  a2sb restore song.mp3                         bandwidth extension, cutoff detected
+  a2sb restore tape.flac --cutoff 8k --seed 1   replace everything above 8 kHz
+  a2sb restore take.wav --gap 1:02.5-1:03       re-create a dropout
+  a2sb restore song.wav -o restored.flac        name the result
+  a2sb restore album/ -o restored/ --spectrogram   a folder, with pictures
+
+the sampling defaults of the bundled model, and what this machine runs: a2sb env"""
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register `restore` and its arguments."""
@@ -32,6 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "nvidia/audio_to_audio_schrodinger_bridge gives the published quality "
             "(non-commercial licence, downloaded once)."
         ),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "inputs",
@@ -53,7 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     task.add_argument(
         "--task",
         choices=list(TASK_NAMES),
-        help="bandwidth-extension (bwe) or inpainting (inpaint); default: inpainting when "
+        metavar="{bwe,inpaint}",
+        help="bwe (bandwidth-extension) or inpaint (inpainting); default: inpainting when "
         "--gap is given, else bandwidth extension",
     )
     task.add_argument(
@@ -192,7 +204,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--spectrogram",
         action="store_true",
         help="also write <stem>.a2sb.png beside each result: the spectrograms before and "
-        'after, the cutoff or the gaps marked (needs matplotlib: pip install "a2sb[app]")',
+        "after, the cutoff or the gaps marked",
     )
     output.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars or information lines"
