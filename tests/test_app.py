@@ -26,7 +26,7 @@ from synth import write_band_limited
 
 from a2sb.cli import build_parser, main
 from a2sb.cli.console import Console
-from a2sb.cli.page_restoration import PageRequest, PageRestorer
+from a2sb.cli.page_restoration import MEGABYTE, PageRequest, PageRestorer
 from a2sb.cli.web_app import build_app, launch_options
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
@@ -51,7 +51,10 @@ def free_port() -> int:
 def files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("app-files")
     A2SBPipeline(RecordingUNet(), I2SBScheduler()).save_pretrained(folder / "instant")
-    A2SBPipeline(micro_unet(), I2SBScheduler()).save_pretrained(folder / "micro")
+    micro_defaults = {"num_inference_steps": 3, "window_schedule": "shifted"}
+    A2SBPipeline(micro_unet(), I2SBScheduler(), sampling_defaults=micro_defaults).save_pretrained(
+        folder / "micro"
+    )
     broken = folder / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00not audio at all")
     return {
@@ -112,6 +115,15 @@ def upload(page, path: Path) -> None:
     page.locator("#a2sb-input input[type=file]").set_input_files(str(path))
 
 
+def test_the_steps_slider_starts_at_the_chosen_models_own_default(page, files):
+    page.get_by_label("custom steps").check()
+    slider = page.locator("#a2sb-steps input[type=number]")
+    expect(slider).to_have_value("49")  # "instant": a pipeline saved without defaults
+    page.locator("#a2sb-model input").fill(str(files["micro"]))
+    page.keyboard.press("Enter")
+    expect(slider).to_have_value("3")  # "micro" was saved with 3 steps
+
+
 def test_page_restores_an_upload_and_shows_the_result_and_the_picture(page, files, tmp_path):
     upload(page, files["clip"])
     page.locator("#a2sb-cutoff textarea, #a2sb-cutoff input").first.fill("4k")
@@ -149,8 +161,10 @@ def test_page_shows_a_message_for_an_unreadable_file(page, files):
 
 
 def test_page_refuses_a_file_over_the_size_limit(page, tmp_path):
-    upload(page, write_music(tmp_path / "big.wav", seconds=4.0))  # 0.35 MB
-    page.get_by_text("exceed the maximum allowed size").wait_for()
+    upload(page, write_music(tmp_path / "big.wav", seconds=4.0))  # 0.34 MB
+    refusal = page.get_by_text("exceed the maximum allowed size")
+    refusal.wait_for()
+    assert "204.8 Kb" in refusal.inner_text()  # the page's 0.2 MB: Gradio's unit is 2^20 too
 
 
 def test_api_restores_with_only_a_file(app, files, tmp_path):
@@ -223,7 +237,9 @@ def test_without_gradio_the_app_names_the_extra_to_install(capsys, monkeypatch):
 @pytest.fixture
 def restorer(files, tmp_path) -> PageRestorer:
     pipeline = A2SBPipeline.from_pretrained(str(files["instant"]))
-    return PageRestorer({"instant": pipeline}, tmp_path / "work", 200_000, Console(quiet=True))
+    return PageRestorer(
+        {"instant": pipeline}, tmp_path / "work", int(0.2 * MEGABYTE), Console(quiet=True)
+    )
 
 
 def test_request_becomes_the_restore_command_line():
@@ -257,7 +273,7 @@ def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, 
     [
         (None, PageRequest(), "no audio yet; upload a file or record one"),
         ("broken", PageRequest(), "cannot read broken.wav as audio"),
-        ("big", PageRequest(), "big.wav is 0.4 MB, above this app's limit of 0.2 MB"),
+        ("big", PageRequest(), "big.wav is 0.3 MB, above this app's limit of 0.2 MB"),
         (
             "clip",
             PageRequest("inpainting", gaps="0.2-3"),

@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULT_MAX_FILE_MB,
         metavar="MB",
-        help=f"largest upload accepted, in megabytes (default {DEFAULT_MAX_FILE_MB:g})",
+        help=f"largest upload accepted, in MB of 2^20 bytes (default {DEFAULT_MAX_FILE_MB:g})",
     )
     parser.add_argument(
         "--release-variant",

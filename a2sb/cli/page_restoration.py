@@ -38,6 +38,10 @@ PRESETS = (MODEL_DEFAULT, CUSTOM_STEPS)
 """Sampling presets: the model's own default sampling, or `--steps N`."""
 OUTPUT_FORMATS = ("wav", "flac")
 
+MEGABYTE = 2**20
+"""The page's MB: Gradio measures its upload limit in units of 2^20 bytes, so the page, Gradio's
+refusal and a2sb's own say the same number."""
+
 
 @dataclass(frozen=True)
 class PageRequest:
@@ -121,6 +125,10 @@ class PageRestorer:
     def model_names(self) -> list[str]:
         return list(self.models)
 
+    def default_steps(self, model: str) -> int:
+        """The steps a model samples with by default (its saved `sampling_defaults`)."""
+        return int(self.models[model].config.sampling_defaults["num_inference_steps"])
+
     def restore(self, upload: str | None, request: PageRequest, model: str) -> PageResult:
         """Restore one uploaded file.
 
@@ -183,8 +191,8 @@ class PageRestorer:
         size = path.stat().st_size
         if size > self.max_file_bytes:
             raise A2SBInputError(
-                f"{path.name} is {size / 1e6:.1f} MB, above this app's limit of "
-                f"{self.max_file_bytes / 1e6:g} MB; upload a shorter excerpt, or start the "
+                f"{path.name} is {size / MEGABYTE:.1f} MB, above this app's limit of "
+                f"{self.max_file_bytes / MEGABYTE:g} MB; upload a shorter excerpt, or start the "
                 "app with a larger --max-file-mb"
             )
         return path

@@ -24,6 +24,7 @@ from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.model_choice import ModelChoice, check_model_source, load_pipeline
 from a2sb.cli.page_restoration import (
     CUSTOM_STEPS,
+    MEGABYTE,
     MODEL_DEFAULT,
     OUTPUT_FORMATS,
     PRESETS,
@@ -137,7 +138,13 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
                         "(fewer: faster, rougher)",
                     )
                     steps = gr.Slider(
-                        1, 200, value=49, step=1, label="Steps", visible=False, elem_id="a2sb-steps"
+                        1,
+                        200,
+                        value=restorer.default_steps(first_model),
+                        step=1,
+                        label="Steps",
+                        visible=False,
+                        elem_id="a2sb-steps",
                     )
                 with gr.Row():
                     model = gr.Dropdown(
@@ -178,6 +185,12 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
             steps,
             api_name=False,
         )
+        model.change(  # the slider starts at the chosen model's own default
+            lambda chosen: gr.update(value=restorer.default_steps(chosen)),
+            model,
+            steps,
+            api_name=False,
+        )
         run.click(
             restore,
             [audio, task, cutoff, gaps, preset, steps, seed, model, output_format],
@@ -208,7 +221,7 @@ def build_app(args: argparse.Namespace) -> tuple[gr.Blocks, Path]:
     work_dir = Path(tempfile.mkdtemp(prefix="a2sb-app-"))
     os.environ["GRADIO_TEMP_DIR"] = str(work_dir / "gradio")  # uploads and Gradio's cache
     restorer = PageRestorer(
-        models, work_dir / "results", int(args.max_file_mb * 1e6), Console(), CACHE_MAX_AGE_S
+        models, work_dir / "results", int(args.max_file_mb * MEGABYTE), Console(), CACHE_MAX_AGE_S
     )
     page = build_page(restorer, args.max_file_mb).queue(default_concurrency_limit=1)
     if args.host not in LOCAL_HOSTS:
@@ -227,7 +240,7 @@ def launch_options(args: argparse.Namespace, work_dir: Path) -> dict:
         "server_name": args.host,
         "server_port": args.port,
         "allowed_paths": [str(work_dir)],
-        "max_file_size": int(args.max_file_mb * 1e6),
+        "max_file_size": int(args.max_file_mb * MEGABYTE),
         "css": PAGE_CSS,
         "theme": gr.themes.Soft(),
         "footer_links": ["api"],
