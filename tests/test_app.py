@@ -295,3 +295,14 @@ def test_restorer_refuses_with_one_line(restorer, files, tmp_path, upload, reque
     assert message in str(refused.value) and "\n" not in str(refused.value)
     assert str(restorer.work_dir) not in str(refused.value)
     assert not restorer.work_dir.exists() or not list(restorer.work_dir.iterdir())
+
+
+def test_a_busy_port_is_one_line_before_any_model_loads(capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["app", "--port", str(port), "--model", "no/such-model"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"a2sb: cannot listen on 127.0.0.1:{port} (") and error.count("\n") == 1
+    assert f"pass another --port (e.g. --port {port + 1})" in error

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -203,13 +204,31 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Load the models of `--model`, then serve the page until interrupted; returns 0."""
+    """Load the models of `--model`, then serve the page until interrupted; returns 0.
+
+    Raises:
+        A2SBInputError: the port cannot be listened on (checked before the models load).
+    """
+    if args.port is not None:  # without one, Gradio takes 7860 or the next free port
+        check_port_free(args.host, args.port)
     page, work_dir = build_app(args)
     try:
         page.launch(**launch_options(args, work_dir))
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return 0
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse a port that this machine cannot listen on (in use, or not allowed)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise A2SBInputError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}); pass another "
+                f"--port (e.g. --port {port + 1}), or stop what uses it"
+            ) from error
 
 
 def build_app(args: argparse.Namespace) -> tuple[gr.Blocks, Path]:
