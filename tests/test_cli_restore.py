@@ -277,3 +277,17 @@ def test_o_naming_a_file_that_cannot_be_written_is_refused(
     arguments = ["restore", *inputs, "-o", output, "--model", "no/such-model", *extra]
     assert main(arguments) == 2
     assert re.search(message, _one_line_error(capsys))
+
+
+def test_an_unreadable_file_fails_once_and_before_any_model_loads(tmp_path, capsys):
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00not audio at all")
+    (tmp_path / "empty-model").mkdir()  # had it been loaded, the run would stop on that
+    assert main(["restore", str(broken), "--model", str(tmp_path / "empty-model")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == [
+        f"failed    {broken}: cannot read {broken} as audio (Error opening '{broken}': Format "
+        "not recognised.); pass a wav, flac, ogg or mp3 file",
+        "1 file: 0 restored, 0 skipped, 1 failed",
+    ]
+    assert "cannot read" not in captured.err  # said once, in the summary

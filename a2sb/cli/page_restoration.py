@@ -164,6 +164,8 @@ class PageRestorer:
         settings = settings_from_args(args)
         (job,) = plan_jobs(args.inputs, None, args.output_format)
         header = read_header(copy)
+        if isinstance(header, A2SBInputError):
+            raise header
         if settings.task == "inpainting":
             check_gaps_inside_files(settings.gaps, {copy: header})
         with self._locks[model]:

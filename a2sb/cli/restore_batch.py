@@ -26,7 +26,7 @@ from accelerate.utils import gather_object, parse_flag_from_env
 from tqdm.auto import tqdm
 
 from a2sb.atomic_output import missing_folders, remove_empty_folders
-from a2sb.audio import load_audio
+from a2sb.audio import load_audio, unreadable_audio_error
 from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
@@ -61,7 +61,7 @@ def restore_batch(args: argparse.Namespace) -> int:
     """
     settings = settings_from_args(args)
     jobs = plan_jobs(settings.inputs, settings.output_dir, settings.output_format)
-    headers = {job.input_path: read_header(job.input_path) for job in jobs}
+    headers = {job.input_path: read_header(job.input_path) for job in jobs}  # or why not
     if settings.task == "inpainting":
         check_gaps_inside_files(settings.gaps, headers)
     forced_cpu = parse_flag_from_env("ACCELERATE_USE_CPU")
@@ -93,7 +93,7 @@ def restore_batch(args: argparse.Namespace) -> int:
 def restore_own_jobs(
     jobs: list[RestoreJob],
     settings: RestoreSettings,
-    headers: dict[Path, AudioHeader | None],
+    headers: dict[Path, AudioHeader | A2SBInputError],
     device_kind: str,
     state: PartialState,
     console: Console,
@@ -106,6 +106,9 @@ def restore_own_jobs(
     """
     pending = [job for job in jobs if settings.overwrite or not job.output_path.exists()]
     results.update({job: skipped_result(job) for job in jobs if job not in pending})
+    unreadable = [job for job in pending if isinstance(headers[job.input_path], A2SBInputError)]
+    results.update({job: unreadable_result(job, headers[job.input_path]) for job in unreadable})
+    pending = [job for job in pending if job not in unreadable]  # no model is loaded for them
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
         pipeline = load_pipeline(settings.model_choice, device, console) if pending else None
@@ -117,22 +120,22 @@ def restore_own_jobs(
             results[job] = restore_one_file(pipeline, job, settings, header, console)
 
 
-def read_header(path: Path) -> AudioHeader | None:
-    """The file's rate and duration; None when unreadable (the file then fails when loaded,
-    with the loader's message)."""
+def read_header(path: Path) -> AudioHeader | A2SBInputError:
+    """The file's rate and duration, or the error that says it cannot be read as audio (the
+    file then fails before any model is loaded)."""
     try:
         info = soundfile.info(str(path))
-    except RuntimeError:
-        return None
+    except RuntimeError as error:
+        return unreadable_audio_error(path, error)
     return AudioHeader(int(info.samplerate), float(info.duration))
 
 
 def check_gaps_inside_files(
-    gaps: list[tuple[float, float]], headers: dict[Path, AudioHeader | None]
+    gaps: list[tuple[float, float]], headers: dict[Path, AudioHeader | A2SBInputError]
 ) -> None:
     """Refuse gaps that reach past the end of a readable input."""
     for path, header in headers.items():
-        if header is None:
+        if isinstance(header, A2SBInputError):
             continue
         try:
             check_gaps(gaps, header.duration_s)
@@ -153,7 +156,7 @@ def restore_one_file(
     pipeline: A2SBPipeline,
     job: RestoreJob,
     settings: RestoreSettings,
-    header: AudioHeader | None,
+    header: AudioHeader,
     console: Console,
 ) -> RestoreOutcome:
     """Restore one file (`restore_file` writes it through a hidden partial file, renamed once
@@ -165,7 +168,7 @@ def restore_one_file(
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
     console.say(f"{job.input_path} → {job.output_path}: {settings.describe(seed)}")
     output_path = job.output_path
-    input_rate = header.sampling_rate if header else None
+    input_rate = header.sampling_rate
     started = time.monotonic()
     try:
         output = pipeline.restore_file(
@@ -178,8 +181,7 @@ def restore_one_file(
         if settings.spectrogram:
             save_picture(job, output, settings)
     except Exception as error:  # any failure is this file's result; the batch goes on
-        reason = failure_reason(error, settings)
-        console.say(f"failed: {job.input_path}: {reason}")
+        reason = failure_reason(error, settings)  # said once, in the summary
         return RestoreOutcome(str(job.input_path), str(output_path), "failed", reason)
     cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
     elapsed = f"{time.monotonic() - started:.1f} s"
@@ -200,6 +202,11 @@ def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreS
         cutoff_hz=output.cutoff_hz[0] if output.cutoff_hz else None,
         gaps=settings.gaps,
     )
+
+
+def unreadable_result(job: RestoreJob, error: A2SBInputError) -> RestoreOutcome:
+    """The result of a file that cannot be read as audio."""
+    return RestoreOutcome(str(job.input_path), str(job.output_path), "failed", str(error))
 
 
 def skipped_result(job: RestoreJob) -> RestoreOutcome:
