@@ -9,3 +9,8 @@ SAMPLER_NAMES = ("i2sb", "dbim")
 
 WINDOW_SCHEDULES = ("overlap", "shifted")
 """overlap: the released MultiDiffusion windows; shifted: side by side, seams moving (SPEC §11)."""
+
+
+def steps_text(num_inference_steps: int) -> str:
+    """`1 step`, `10 steps`: a step count for people."""
+    return f"{num_inference_steps} step{'' if num_inference_steps == 1 else 's'}"

@@ -21,6 +21,7 @@ from huggingface_hub import CachedRepoInfo, CacheNotFound, constants, scan_cache
 
 from a2sb import __version__
 from a2sb.errors import A2SBInputError
+from a2sb.sampling_names import steps_text
 
 LIBRARIES = ("torch", "diffusers", "accelerate", "huggingface_hub", "soundfile", "soxr")
 """The libraries whose versions `a2sb env` prints, after a2sb and Python."""
@@ -149,9 +150,10 @@ def describe_sampling(folder: Path) -> str:
     index = json.loads((folder / "model_index.json").read_text())
     defaults = index.get("sampling_defaults", {})
     sampler = index.get("scheduler", [None, "?"])[1].removesuffix("Scheduler").lower()
-    steps = defaults.get("num_inference_steps", "?")
+    steps = defaults.get("num_inference_steps")
+    steps = steps_text(steps) if steps else "the release's steps"
     windows = defaults.get("window_schedule", "overlap")
-    return f"sampling: {sampler}, {steps} step{'s' if steps != 1 else ''}, {windows} windows"
+    return f"sampling: {sampler}, {steps}, {windows} windows"
 
 
 def describe_folder(folder: Path) -> str:

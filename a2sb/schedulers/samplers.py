@@ -9,7 +9,7 @@ the web app choose samplers through it.
 from __future__ import annotations
 
 from a2sb.errors import A2SBInputError
-from a2sb.sampling_names import SAMPLER_NAMES
+from a2sb.sampling_names import SAMPLER_NAMES, steps_text
 from a2sb.schedulers.scheduling_dbim import DBIMScheduler, check_eta
 from a2sb.schedulers.scheduling_i2sb import I2SBScheduler
 
@@ -63,4 +63,4 @@ def describe_sampler(
         name += f" (eta {scheduler.config.eta:g})"
     elif scheduler.config.ot_ode:
         name += " (ot_ode)"
-    return f"{name}, {num_inference_steps} steps, {window_schedule} windows"
+    return f"{name}, {steps_text(num_inference_steps)}, {window_schedule} windows"
