@@ -13,7 +13,7 @@ from synth import synth_music
 import a2sb
 from a2sb.cli import main
 from a2sb.models import RoPEUNet2DModel
-from a2sb.notices import warn_once
+from a2sb.notices import notice_once
 from a2sb.official import OFFICIAL_REPO_ID
 from a2sb.pipelines import A2SBPipeline, bundled_model
 
@@ -78,7 +78,7 @@ def test_the_bundled_model_restores_a_stereo_clip_keeping_the_known_band():
 
 
 def test_which_model_is_used_is_said_once(caplog):
-    warn_once.cache_clear()
+    notice_once.cache_clear()
     with caplog.at_level(logging.WARNING, logger="a2sb.pipelines.pipeline_a2sb"):
         A2SBPipeline.from_pretrained()
         A2SBPipeline.from_pretrained()
@@ -100,6 +100,19 @@ def test_a_restore_without_model_uses_the_bundled_model(tmp_path, capsys):
     restored, rate = soundfile.read(tmp_path / "song.a2sb.wav")
     assert rate == RATE
     assert restored.shape == (RATE // 4,)
+
+
+def test_quiet_shows_the_results_only_not_which_model_is_used(tmp_path, capsys):
+    song = tmp_path / "song.wav"
+    soundfile.write(song, synth_music(RATE // 4, RATE, seed=1).T, RATE)
+    notice_once.cache_clear()
+    assert main(["restore", str(song), "--cutoff", "4k", "-q", "--dtype", "fp32"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out.splitlines()[-1] == "1 file: 1 restored, 0 skipped, 0 failed"
+    notice_once.cache_clear()
+    assert main(["restore", str(song), "--cutoff", "4k", "--overwrite", "--dtype", "fp32"]) == 0
+    assert "Using a2sb-small, the small model bundled with a2sb" in capsys.readouterr().err
 
 
 def test_a_missing_bundled_model_says_how_to_fix_it(monkeypatch, tmp_path):

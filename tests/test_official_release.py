@@ -6,7 +6,7 @@ from conftest import TINY_CONFIG, randomized
 
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel, RoPEUNet2DModel
-from a2sb.notices import warn_once
+from a2sb.notices import notice_once
 from a2sb.official import OFFICIAL_REPO_ID, to_official_state_dict
 from a2sb.pipelines import A2SBPipeline
 
@@ -66,7 +66,7 @@ def test_conversion_is_cached_and_the_pickles_read_once(release_folder, tmp_path
 
 def test_licence_is_logged_once(release_folder, tmp_path, caplog):
     folder, _ = release_folder
-    warn_once.cache_clear()
+    notice_once.cache_clear()
     with caplog.at_level(logging.WARNING, logger="a2sb.pipelines.pipeline_a2sb"):
         A2SBPipeline.from_pretrained(
             folder, conversion_cache_dir=tmp_path / "cache", release_num_attention_heads=1

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
+from a2sb.notices import is_notice
+
 
 @dataclass(frozen=True)
 class Console:
     """Where one process of a command writes its messages.
 
     Attributes:
-        quiet: no progress bars and no information lines; warnings and errors still show.
+        quiet: no progress bars, no information lines and no notices of which model is in
+            use; warnings about a result and errors still show.
         process_index: this process among `num_processes`.
         num_processes: with more than one, lines and bars start with `[index/count] `.
     """
@@ -68,4 +71,6 @@ class _ConsoleHandler(logging.Handler):
         self.console = console
 
     def emit(self, record: logging.LogRecord) -> None:
+        if self.console.quiet and is_notice(record):
+            return  # quiet: the results and what went wrong, not which model is in use
         self.console.write(self.format(record))

@@ -17,7 +17,7 @@ from typing import Any
 
 from diffusers import DiffusionPipeline
 
-from a2sb.notices import warn_once
+from a2sb.notices import notice_once
 from a2sb.official import (
     LICENCE_NOTICE,
     OFFICIAL_REPO_ID,
@@ -82,7 +82,7 @@ class FromOfficialCheckpointsMixin:
             **kwargs: passed to `from_pretrained` of the cached folder (`torch_dtype`,
                 `local_files_only`, …).
         """
-        warn_once(logger.name, LICENCE_NOTICE)
+        notice_once(logger.name, LICENCE_NOTICE)
         options = ConversionOptions(
             release_variant=release_variant,
             trust_checkpoint=trust_checkpoint,

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from a2sb.errors import A2SBInputError, first_line
-from a2sb.notices import warn_once
+from a2sb.notices import notice_once
 from a2sb.pipelines.bundled_model import (
     BUNDLED_MODEL_NAME,
     bundled_model_folder,
@@ -32,7 +32,7 @@ def saved_pipeline_source(source: str) -> str:
     """
     if source == BUNDLED_MODEL_NAME:
         folder = bundled_model_folder()
-        warn_once(logger.name, bundled_model_notice(folder))
+        notice_once(logger.name, bundled_model_notice(folder))
         return str(folder)
     if not Path(source).exists() and not looks_like_hub_id(source):
         raise A2SBInputError(
