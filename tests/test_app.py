@@ -138,6 +138,8 @@ def test_page_restores_an_upload_and_shows_the_result_and_the_picture(page, file
     ).first.wait_for()
 
     page.locator("#a2sb-status").get_by_text("Restored with").wait_for()
+    # the seed drawn for it (to reproduce it), and that the time is processing time
+    expect(page.locator("#a2sb-status")).to_contain_text(re.compile(r"seed \d+; processing took"))
     result = page.locator("#a2sb-result")
     assert result.locator("a[download]").get_attribute("href").endswith("/clip.a2sb.wav")
     expect(result.locator("#duration")).not_to_have_text("0:00")  # the player decoded it
@@ -187,12 +189,17 @@ def test_api_uses_another_started_model_as_flac_with_custom_steps(app, files, tm
         gaps="0.1-0.2",
         preset="custom steps",
         steps=2,
+        seed="17",
         model=str(files["micro"]),
         output_format="flac",
         api_name="/restore",
     )
     assert Path(download).suffix == ".flac"
-    assert message.startswith(f"Restored with {files['micro']}, inpainting")
+    assert re.fullmatch(
+        rf"Restored with {re.escape(str(files['micro']))}, inpainting 0\.1–0\.2 s: "
+        r"(within the band up to \d+ Hz, )?seed 17; processing took \d+\.\d s\.",
+        message,
+    ), message
 
 
 @pytest.mark.parametrize("model", ["/etc", "nvidia/audio_to_audio_schrodinger_bridge"])

@@ -25,7 +25,8 @@ from a2sb.cli import restore
 from a2sb.cli.console import Console
 from a2sb.cli.inputs import plan_jobs
 from a2sb.cli.restore_batch import check_gaps_inside_files, read_header, restore_one_file
-from a2sb.cli.restore_settings import settings_from_args
+from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
+from a2sb.cli.summary import RestoreOutcome
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
 from a2sb.spectrogram_pictures import picture_path
@@ -173,9 +174,7 @@ class PageRestorer:
         if result.status != "restored":
             raise A2SBInputError(result.detail)
         return PageResult(
-            job.output_path,
-            picture_path(job.output_path),
-            f"Restored with {model}, {request.task}: {result.detail}.",
+            job.output_path, picture_path(job.output_path), result_line(model, settings, result)
         )
 
     def _delete_old_folders(self) -> None:
@@ -217,6 +216,21 @@ def _restore_parser() -> argparse.ArgumentParser:
     parser = _PageArgumentParser(prog="a2sb")
     restore.add_parser(parser.add_subparsers(parser_class=_PageArgumentParser))
     return parser
+
+
+def result_line(model: str, settings: RestoreSettings, result: RestoreOutcome) -> str:
+    """What the page says of a restored file: the model, the task with its gaps, the cutoff,
+    the seed that reproduces it, and the processing time."""
+    if settings.task == "inpainting":
+        gaps = ", ".join(f"{start:g}–{end:g} s" for start, end in settings.gaps)
+        task, band = f"inpainting {gaps}", "within the band up to"
+    else:
+        task, band = "bandwidth extension", "cutoff"
+    cutoff = f"{band} {result.cutoff_hz:.0f} Hz, " if result.cutoff_hz else ""
+    return (
+        f"Restored with {model}, {task}: {cutoff}seed {result.seed}; processing took "
+        f"{result.seconds:.1f} s."
+    )
 
 
 def _check_choice(field: str, value: str, choices) -> None:

@@ -183,9 +183,12 @@ def restore_one_file(
     except Exception as error:  # any failure is this file's result; the batch goes on
         reason = failure_reason(error, settings)  # said once, in the summary
         return RestoreOutcome(str(job.input_path), str(output_path), "failed", reason)
-    cutoff = f"cutoff {output.cutoff_hz[0]:.0f} Hz, " if output.cutoff_hz else ""
-    elapsed = f"{time.monotonic() - started:.1f} s"
-    return RestoreOutcome(str(job.input_path), str(output_path), "restored", cutoff + elapsed)
+    cutoff_hz = output.cutoff_hz[0] if output.cutoff_hz else None
+    seconds = time.monotonic() - started
+    inpainting = settings.task == "inpainting"
+    return RestoreOutcome.restored(
+        str(job.input_path), str(output_path), seed, cutoff_hz, seconds, inpainting
+    )
 
 
 def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreSettings) -> None:

@@ -19,12 +19,35 @@ class RestoreOutcome:
         output_path: where the result was (or would have been) written.
         status: "restored", "skipped" (the output existed) or "failed".
         detail: for restored files the cutoff and time taken; for the others, why.
+        seed: the seed a restored file was sampled with (to reproduce it).
+        cutoff_hz: the cutoff a restored file was extended from, or the recording's bandwidth
+            its gaps were restored within.
+        seconds: how long a restored file took.
     """
 
     input_path: str
     output_path: str
     status: FileStatus
     detail: str
+    seed: int | None = None
+    cutoff_hz: float | None = None
+    seconds: float | None = None
+
+    @classmethod
+    def restored(
+        cls,
+        input_path: str,
+        output_path: str,
+        seed: int,
+        cutoff_hz: float | None,
+        seconds: float,
+        inpainting: bool = False,
+    ) -> RestoreOutcome:
+        """A restored file; its detail says the cutoff (or band) and the time taken."""
+        band = "within" if inpainting else "cutoff"
+        cutoff = f"{band} {cutoff_hz:.0f} Hz, " if cutoff_hz else ""
+        detail = f"{cutoff}{seconds:.1f} s"
+        return cls(input_path, output_path, "restored", detail, seed, cutoff_hz, seconds)
 
 
 def format_result(result: RestoreOutcome) -> str:
