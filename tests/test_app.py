@@ -156,10 +156,22 @@ def test_page_restores_an_upload_and_shows_the_result_and_the_picture(page, file
 def test_page_shows_a_message_for_an_unreadable_file(page, files):
     upload(page, files["broken"])
     page.locator("#a2sb-restore").click()
-    message = page.get_by_text("cannot read broken.wav as audio")
+    message = page.locator("#a2sb-status").get_by_text("cannot read broken.wav as audio")
     message.wait_for()
     assert "Traceback" not in page.content()
     assert str(files["broken"].parent) not in message.inner_text()  # no server path shown
+
+
+def test_a_refusal_stays_on_the_page_in_its_words(page, files):
+    """A toast vanishes after ~10 s; the status line keeps the refusal until the next run."""
+    upload(page, files["clip"])
+    page.locator("#a2sb-seed textarea, #a2sb-seed input").first.fill("lucky")
+    page.locator("#a2sb-restore").click()
+    status = page.locator("#a2sb-status")
+    expect(status).to_contain_text("Cannot restore: Seed 'lucky' is not a whole number")
+    page.wait_for_timeout(12_000)
+    expect(status).to_contain_text("Seed 'lucky' is not a whole number")
+    assert "argument --seed" not in status.inner_text()
 
 
 def test_page_refuses_a_file_over_the_size_limit(page, tmp_path):
@@ -287,10 +299,11 @@ def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, 
             "lies outside the audio, which lasts 0.5",
         ),
         ("clip", PageRequest("inpainting", gaps="0.2"), "gap '0.2' is not START-END"),
-        ("clip", PageRequest("inpainting"), "needs at least one gap; pass --gap START-END"),
+        ("clip", PageRequest("inpainting"), "needs at least one gap; type the gaps as START-END"),
         ("clip", PageRequest(cutoff="30k"), "cutoff 30000 Hz is outside (0, 22050) Hz"),
         ("clip", PageRequest(task="denoise"), "task 'denoise' is not offered"),
-        ("clip", PageRequest(seed="lucky"), "argument --seed: invalid int value: 'lucky'"),
+        ("clip", PageRequest(seed="lucky"), "Seed 'lucky' is not a whole number; type one"),
+        ("clip", PageRequest(cutoff="-5"), "Cutoff '-5' is not a frequency"),
     ],
 )
 def test_restorer_refuses_with_one_line(restorer, files, tmp_path, upload, request_, message):
@@ -300,6 +313,8 @@ def test_restorer_refuses_with_one_line(restorer, files, tmp_path, upload, reque
     with pytest.raises(A2SBInputError) as refused:
         restorer.restore(path, request_, "instant")
     assert message in str(refused.value) and "\n" not in str(refused.value)
+    assert "--cutoff" not in str(refused.value) and "--gap" not in str(refused.value)
+    assert "argument --" not in str(refused.value)  # the page's words, not option syntax
     assert str(restorer.work_dir) not in str(refused.value)
     assert not restorer.work_dir.exists() or not list(restorer.work_dir.iterdir())
 

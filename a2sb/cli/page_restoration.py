@@ -158,7 +158,8 @@ class PageRestorer:
             return self._restore_copy(copy, request, model)
         except A2SBInputError as error:
             shutil.rmtree(folder, ignore_errors=True)
-            raise A2SBInputError(str(error).replace(str(copy), copy.name)) from error
+            message = str(error).replace(str(copy), copy.name)
+            raise A2SBInputError(in_page_words(message)) from error
 
     def _restore_copy(self, copy: Path, request: PageRequest, model: str) -> PageResult:
         args = _restore_parser().parse_args(request.restore_arguments(copy))
@@ -216,6 +217,33 @@ def _restore_parser() -> argparse.ArgumentParser:
     parser = _PageArgumentParser(prog="a2sb")
     restore.add_parser(parser.add_subparsers(parser_class=_PageArgumentParser))
     return parser
+
+
+PAGE_WORDS = (
+    (
+        r"argument --seed: invalid int value: '([^']*)'",
+        r"Seed '\1' is not a whole number; type "
+        "one (for a repeatable result), or leave the field empty for a random seed",
+    ),
+    (r"--seed (-?\d+) is below 0", r"Seed \1 is below 0"),
+    (r"--cutoff '([^']*)' is not a frequency", r"Cutoff '\1' is not a frequency"),
+    (r"pass --gap START-END", "type the gaps as START-END in the Gaps field"),
+    (r"--steps (\d+) is below 1", r"Steps \1 is below 1"),
+    (r"--cutoff HZ", "a Cutoff in Hz"),
+    (r"cutoff_hz / a Cutoff in Hz", "a Cutoff in Hz"),
+    (r"--cutoff", "the Cutoff field"),
+    (r"--gap", "the Gaps field"),
+    (r"--task inpaint", "the task inpainting"),
+    (r"--task bwe", "the task bandwidth extension"),
+)
+"""What the command line's messages say in option syntax, in the page's words (its fields)."""
+
+
+def in_page_words(message: str) -> str:
+    """A refusal of `a2sb restore`, reworded for the page: its fields, not the options."""
+    for pattern, replacement in PAGE_WORDS:
+        message = re.sub(pattern, replacement, message)
+    return message
 
 
 def result_line(model: str, settings: RestoreSettings, result: RestoreOutcome) -> str:

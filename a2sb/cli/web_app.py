@@ -63,6 +63,10 @@ or mp3, up to {max_file_mb:g} MB), choose the task, and press **Restore**.
 """
 
 
+REFUSAL_PREFIX = "Cannot restore: "
+"""How the status line starts when a restoration is refused."""
+
+
 def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
     """The Blocks page; `restorer` does the work of its `/restore` endpoint."""
     first_model = restorer.model_names[0]
@@ -78,8 +82,10 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
         model: str = first_model,
         output_format: str = "wav",
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 (Gradio's idiom)
-    ) -> tuple[str, str, str, str]:
-        """Restore one file; returns the result (player and download), its picture, a line."""
+    ) -> tuple[str | None, str | None, str | None, str]:
+        """Restore one file; returns the result (player and download), its picture, a line.
+        A refusal is that line (no result): it stays on the page, in the page's words, where
+        a toast would vanish."""
         request = PageRequest(
             task=task,
             cutoff=cutoff,
@@ -93,7 +99,7 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
         try:
             result = restorer.restore(audio, request, model)
         except A2SBInputError as error:
-            raise gr.Error(str(error), title="Cannot restore", print_exception=False) from None
+            return None, None, None, f"{REFUSAL_PREFIX}{error}"
         return (
             str(result.result_path),
             str(result.picture_path),
