@@ -22,7 +22,7 @@ import soundfile
 from fakes import RecordingUNet, micro_unet
 from gradio_client import Client, handle_file
 from playwright.sync_api import expect, sync_playwright
-from synth import write_band_limited
+from synth import synth_music, write_band_limited
 
 from a2sb.cli import build_parser, main
 from a2sb.cli.console import Console
@@ -134,7 +134,7 @@ def test_page_restores_an_upload_and_shows_the_result_and_the_picture(page, file
     page.locator("#a2sb-restore").click()
 
     page.locator("#a2sb-result").get_by_text(
-        re.compile(r"restored \d\d:\d\d / \d\d:\d\d")
+        re.compile(r"restoring \d\d:\d\d of audio")
     ).first.wait_for()
 
     page.locator("#a2sb-status").get_by_text("Restored with").wait_for()
@@ -179,6 +179,28 @@ def test_page_refuses_a_file_over_the_size_limit(page, tmp_path):
     refusal = page.get_by_text("exceed the maximum allowed size")
     refusal.wait_for()
     assert "204.8 Kb" in refusal.inner_text()  # the page's 0.2 MB: Gradio's unit is 2^20 too
+
+
+def test_progress_moves_in_seconds_of_audio_during_a_restoration(app, files, tmp_path):
+    """The page's bar is tqdm's, tracked by Gradio: its fraction moves with the audio done."""
+    long = tmp_path / "long.wav"  # 20 s at 8 kHz in 8 bits: 160 kB, within the app's 0.2 MB
+    soundfile.write(long, synth_music(160_000, 8000, seed=3).T, 8000, subtype="PCM_U8")
+    client = Client(app[0], verbose=False, download_files=str(tmp_path))
+    job = client.submit(
+        handle_file(str(long)),
+        preset="custom steps",
+        steps=8,
+        model=str(files["micro"]),
+        api_name="/restore",
+    )
+    seen = set()
+    while not job.done():
+        for unit in job.status().progress_data or []:
+            seen.add((unit.desc, unit.index, unit.length))
+        time.sleep(0.02)
+    assert job.result()[3].startswith("Restored with")
+    moving = {index for desc, index, length in seen if desc == "restoring 00:20 of audio"}
+    assert any(0 < index < 20 for index in moving), seen  # it moved before the end
 
 
 def test_api_restores_with_only_a_file(app, files, tmp_path):

@@ -231,6 +231,10 @@ def restore_file_stream(
 class AudioProgress:
     """`restored 12:30 / 61:07 at 0.9× real time`: progress in seconds of audio.
 
+    The bar is created with a description that does not move (`restoring 61:07 of audio`), the
+    one a front end that tracks tqdm bars by their first description (Gradio's page) keeps
+    beside its own percentage; the moving line replaces it at once in a terminal.
+
     Args:
         total_seconds: the duration of the audio.
         **tqdm_options: the pipeline's progress bar configuration (`disable`, `position`, …);
@@ -243,7 +247,9 @@ class AudioProgress:
         self.done_seconds = 0.0
         self.started = time.monotonic()
         options = {"bar_format": "{desc} {percentage:3.0f}%|{bar}|", **tqdm_options}
-        self.bar = tqdm(total=total_seconds, desc=self._line(), **options)
+        still = f"{self.prefix}restoring {_clock(total_seconds)} of audio"
+        self.bar = tqdm(total=total_seconds, desc=still, **options)
+        self.bar.set_description_str(self._line(), refresh=False)
 
     def advance(self, seconds: float) -> None:
         """Count `seconds` more of restored audio."""
