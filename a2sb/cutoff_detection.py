@@ -224,14 +224,14 @@ def cutoff_from_spectrum(spectrum: LongTermSpectrum) -> float | None:
     if level_db.max() < SILENCE_DB:
         raise A2SBInputError(
             "the input is silent, so no cutoff can be detected; pass a file with music in it "
-            "or give the cutoff explicitly (cutoff_hz / --cutoff HZ)"
+            "or give the cutoff explicitly (cutoff_hz)"
         )
     seconds = spectrum.seconds_heard
     if seconds < MIN_DETECTION_SECONDS:
         raise TooShortToDetect(
             f"{seconds:.2f} s of audio (outside any gaps) is too short to detect its cutoff "
             f"reliably (at least {MIN_DETECTION_SECONDS:g} s); give the cutoff explicitly "
-            "(cutoff_hz / --cutoff HZ)"
+            "(cutoff_hz)"
         )
     for fall_bin in range(int(SEARCH_FROM_HZ * N_FFT / spectrum.sampling_rate), len(level_db)):
         low = int(fall_bin * REFERENCE_BAND[0])

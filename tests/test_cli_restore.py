@@ -22,6 +22,7 @@ from a2sb.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TORCHRUN = Path(sys.executable).parent / "torchrun"
+RATE = 44100
 QUICK = ["--steps", "2", "--window-frames", "32", "--hop-frames", "32", "--window-batch-size", "8"]
 """Sampling options that keep the micro model to few calls per step on a 0.6 s file."""
 
@@ -291,3 +292,19 @@ def test_an_unreadable_file_fails_once_and_before_any_model_loads(tmp_path, caps
         "1 file: 0 restored, 0 skipped, 1 failed",
     ]
     assert "cannot read" not in captured.err  # said once, in the summary
+
+
+def test_a_full_band_file_is_told_the_option_to_give(tmp_path, model_dir, capsys):
+    """The library says `cutoff_hz`; the command line says its own option."""
+    noise = tmp_path / "noise.wav"
+    soundfile.write(noise, 0.1 * np.random.default_rng(0).standard_normal(RATE), RATE)
+    assert main(["restore", str(noise), "--model", model_dir, "-q", *QUICK]) == 1
+    (failed,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("failed")]
+    assert "give the cutoff explicitly (--cutoff HZ)" in failed and "cutoff_hz" not in failed
+
+
+def test_the_page_says_its_cutoff_field_for_the_librarys_cutoff_hz():
+    from a2sb.cli.page_restoration import in_page_words
+
+    message = "no cutoff found: ...; give the cutoff explicitly (--cutoff HZ) to replace it"
+    assert in_page_words(message).endswith("explicitly (the Cutoff field) to replace it")

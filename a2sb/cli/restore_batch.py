@@ -225,7 +225,7 @@ def skipped_result(job: RestoreJob) -> RestoreOutcome:
 def failure_reason(error: Exception, settings: RestoreSettings) -> str:
     """One line saying why a file failed, with the fix where one is known."""
     if isinstance(error, (A2SBInputError, A2SBWriteError)):
-        return str(error)
+        return str(error).replace("(cutoff_hz)", "(--cutoff HZ)")  # the library's word for it
     if isinstance(error, torch.OutOfMemoryError):
         return (
             f"out of accelerator memory with --window-batch-size {settings.window_batch_size}; "

@@ -55,7 +55,7 @@ def detected_cutoff(detected: float | None) -> float:
     if detected is None:
         raise A2SBInputError(
             "no cutoff found: the input's spectrum reaches the Nyquist frequency, so there is no "
-            "missing band to re-create; give the cutoff explicitly (cutoff_hz / --cutoff HZ) to "
+            "missing band to re-create; give the cutoff explicitly (cutoff_hz) to "
             "replace the band above it"
         )
     logger.info("detected bandwidth-extension cutoff: %.0f Hz", detected)
@@ -120,8 +120,8 @@ def unknown_bandwidth() -> None:
     at every frequency, and the warning says how to keep them within a band."""
     logger.warning(
         "too little audio outside the gaps to detect the recording's bandwidth: the gaps are "
-        "restored at every frequency; give the bandwidth (cutoff_hz / --cutoff HZ) to keep "
-        "them within it"
+        "restored at every frequency; give the bandwidth (cutoff_hz in Python, --cutoff on the "
+        "command line) to keep them within it"
     )
     return None
 
