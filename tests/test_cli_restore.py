@@ -294,11 +294,12 @@ def test_an_unreadable_file_fails_once_and_before_any_model_loads(tmp_path, caps
     assert "cannot read" not in captured.err  # said once, in the summary
 
 
-def test_a_full_band_file_is_told_the_option_to_give(tmp_path, model_dir, capsys):
+def test_a_full_band_file_fails_before_any_model_loads_naming_the_option(tmp_path, capsys):
     """The library says `cutoff_hz`; the command line says its own option."""
     noise = tmp_path / "noise.wav"
     soundfile.write(noise, 0.1 * np.random.default_rng(0).standard_normal(RATE), RATE)
-    assert main(["restore", str(noise), "--model", model_dir, "-q", *QUICK]) == 1
+    (tmp_path / "empty-model").mkdir()  # had it been loaded, the run would stop on that
+    assert main(["restore", str(noise), "--model", str(tmp_path / "empty-model"), "-q"]) == 1
     (failed,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("failed")]
     assert "give the cutoff explicitly (--cutoff HZ)" in failed and "cutoff_hz" not in failed
 

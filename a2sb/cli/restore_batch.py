@@ -27,16 +27,18 @@ from tqdm.auto import tqdm
 
 from a2sb.atomic_output import missing_folders, remove_empty_folders
 from a2sb.audio import load_audio, unreadable_audio_error
+from a2sb.audio_stream import AudioReader
 from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
 from a2sb.cli.interruption import Interrupted
 from a2sb.cli.model_choice import load_pipeline
-from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
+from a2sb.cli.restore_settings import MODEL_SAMPLING_RATE, RestoreSettings, settings_from_args
 from a2sb.cli.summary import RestoreOutcome, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
+from a2sb.pipelines.bandwidth_cutoff import file_cutoff
 from a2sb.schedulers.samplers import describe_sampler, with_sampler
 from a2sb.spectrogram_pictures import picture_path, save_restoration_picture
 
@@ -106,9 +108,9 @@ def restore_own_jobs(
     """
     pending = [job for job in jobs if settings.overwrite or not job.output_path.exists()]
     results.update({job: skipped_result(job) for job in jobs if job not in pending})
-    unreadable = [job for job in pending if isinstance(headers[job.input_path], A2SBInputError)]
-    results.update({job: unreadable_result(job, headers[job.input_path]) for job in unreadable})
-    pending = [job for job in pending if job not in unreadable]  # no model is loaded for them
+    cutoffs, refusals = check_before_loading(pending, headers, settings)
+    results.update({job: failed_result(job, error) for job, error in refusals.items()})
+    pending = [job for job in pending if job in cutoffs]  # no model is loaded for the others
     with state.main_process_first():  # the first load may convert and cache the release
         device = process_device(device_kind, state.local_process_index)
         pipeline = load_pipeline(settings.model_choice, device, console) if pending else None
@@ -117,7 +119,37 @@ def restore_own_jobs(
     with _file_progress(pending, console) as progress:  # closed (its line ended) if interrupted
         for job in progress:
             header = headers[job.input_path]
-            results[job] = restore_one_file(pipeline, job, settings, header, console)
+            results[job] = restore_one_file(pipeline, job, settings, header, console, cutoffs[job])
+
+
+def check_before_loading(
+    jobs: list[RestoreJob],
+    headers: dict[Path, AudioHeader | A2SBInputError],
+    settings: RestoreSettings,
+) -> tuple[dict[RestoreJob, float | None], dict[RestoreJob, A2SBInputError]]:
+    """What is checked of each file before a model loads: that it reads as audio, and with
+    `--cutoff auto` its cutoff (one streamed reading, the one the pipeline would make).
+
+    Returns:
+        The cutoff of each file that passed (None where none is detected here), and the
+        refusal of each that did not (unreadable; full-band, silent or too short to detect).
+    """
+    cutoffs: dict[RestoreJob, float | None] = {}
+    refusals: dict[RestoreJob, A2SBInputError] = {}
+    detect = settings.task == "bandwidth_extension" and settings.cutoff_hz is None
+    for job in jobs:
+        try:
+            header = headers[job.input_path]
+            if isinstance(header, A2SBInputError):
+                raise header
+            cutoffs[job] = None
+            if detect:
+                with AudioReader(job.input_path, MODEL_SAMPLING_RATE) as reader:
+                    cutoffs[job] = file_cutoff(reader, MODEL_SAMPLING_RATE, None)
+        except A2SBInputError as error:
+            cutoffs.pop(job, None)
+            refusals[job] = error
+    return cutoffs, refusals
 
 
 def read_header(path: Path) -> AudioHeader | A2SBInputError:
@@ -158,17 +190,22 @@ def restore_one_file(
     settings: RestoreSettings,
     header: AudioHeader,
     console: Console,
+    cutoff_hz: float | None = None,
 ) -> RestoreOutcome:
     """Restore one file (`restore_file` writes it through a hidden partial file, renamed once
     complete).
 
     Never raises an `Exception`: any failure of this file, a full disk included, is its
-    result, so that a batch goes on. Only an interruption passes.
+    result, so that a batch goes on. Only an interruption passes. `cutoff_hz`, when given,
+    is the cutoff detected for it beforehand (`check_before_loading`).
     """
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
     console.say(f"{job.input_path} → {job.output_path}: {settings.describe(seed)}")
     output_path = job.output_path
     input_rate = header.sampling_rate
+    arguments = settings.pipeline_arguments(seed, input_rate)
+    if cutoff_hz is not None:
+        arguments["cutoff_hz"] = cutoff_hz
     started = time.monotonic()
     try:
         output = pipeline.restore_file(
@@ -176,7 +213,7 @@ def restore_one_file(
             output_path,
             bit_depth=settings.bit_depth,
             clip_mode=settings.clip_mode,
-            **settings.pipeline_arguments(seed, input_rate),
+            **arguments,
         )
         if settings.spectrogram:
             save_picture(job, output, settings)
@@ -207,9 +244,14 @@ def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreS
     )
 
 
-def unreadable_result(job: RestoreJob, error: A2SBInputError) -> RestoreOutcome:
-    """The result of a file that cannot be read as audio."""
-    return RestoreOutcome(str(job.input_path), str(job.output_path), "failed", str(error))
+def failed_result(job: RestoreJob, error: A2SBInputError) -> RestoreOutcome:
+    """The result of a file refused before any model loads (unreadable, no cutoff)."""
+    return RestoreOutcome(str(job.input_path), str(job.output_path), "failed", in_cli_words(error))
+
+
+def in_cli_words(error: A2SBInputError) -> str:
+    """A library refusal in the command line's words: `--cutoff HZ` where it says `cutoff_hz`."""
+    return str(error).replace("(cutoff_hz)", "(--cutoff HZ)")
 
 
 def skipped_result(job: RestoreJob) -> RestoreOutcome:
@@ -224,8 +266,10 @@ def skipped_result(job: RestoreJob) -> RestoreOutcome:
 
 def failure_reason(error: Exception, settings: RestoreSettings) -> str:
     """One line saying why a file failed, with the fix where one is known."""
-    if isinstance(error, (A2SBInputError, A2SBWriteError)):
-        return str(error).replace("(cutoff_hz)", "(--cutoff HZ)")  # the library's word for it
+    if isinstance(error, A2SBInputError):
+        return in_cli_words(error)
+    if isinstance(error, A2SBWriteError):
+        return str(error)
     if isinstance(error, torch.OutOfMemoryError):
         return (
             f"out of accelerator memory with --window-batch-size {settings.window_batch_size}; "
