@@ -10,7 +10,9 @@ tests are skipped, except in CI (`CI=true`), where they fail.
 import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -350,3 +352,20 @@ def test_a_busy_port_is_one_line_before_any_model_loads(capsys):
     error = capsys.readouterr().err
     assert error.startswith(f"a2sb: cannot listen on 127.0.0.1:{port} (") and error.count("\n") == 1
     assert f"pass another --port (e.g. --port {port + 1})" in error
+
+
+def test_the_command_says_where_the_page_is_in_one_line(tmp_path):
+    port = free_port()
+    command = [sys.executable, "-m", "a2sb", "app", "--port", str(port), "--dtype", "fp32"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        while not any("a2sb app: the page is at" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines)  # the command ended before serving
+            lines.append(line)
+        assert lines[-1] == f"a2sb app: the page is at http://127.0.0.1:{port}/ (Ctrl-C stops it)\n"
+        assert not any("share=True" in line for line in lines)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)

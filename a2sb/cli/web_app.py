@@ -219,7 +219,9 @@ def serve(args: argparse.Namespace) -> int:
         check_port_free(args.host, args.port)
     page, work_dir = build_app(args)
     try:
-        page.launch(**launch_options(args, work_dir))
+        page.launch(**launch_options(args, work_dir), quiet=True, prevent_thread_lock=True)
+        print(f"a2sb app: the page is at {page.local_url} (Ctrl-C stops it)", flush=True)
+        page.block_thread()  # Gradio's own lines (its share=True hint) are left out
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
     return 0
