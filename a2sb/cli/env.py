@@ -21,7 +21,6 @@ from huggingface_hub import CachedRepoInfo, CacheNotFound, constants, scan_cache
 
 from a2sb import __version__
 from a2sb.errors import A2SBInputError
-from a2sb.sampling_names import steps_text
 
 LIBRARIES = ("torch", "diffusers", "accelerate", "huggingface_hub", "soundfile", "soxr")
 """The libraries whose versions `a2sb env` prints, after a2sb and Python."""
@@ -146,14 +145,18 @@ def describe_bundled_model() -> str:
 
 
 def describe_sampling(folder: Path) -> str:
-    """The saved sampling of a pipeline folder: `sampling: i2sb, 1 step, shifted windows`."""
+    """The saved sampling of a pipeline folder, as `a2sb restore` says it:
+    `sampling: i2sb, 1 step, shifted windows`."""
+    from a2sb import schedulers
+    from a2sb.pipelines.pipeline_checks import checked_sampling_defaults
+    from a2sb.schedulers.samplers import describe_sampler
+
     index = json.loads((folder / "model_index.json").read_text())
-    defaults = index.get("sampling_defaults", {})
-    sampler = index.get("scheduler", [None, "?"])[1].removesuffix("Scheduler").lower()
-    steps = defaults.get("num_inference_steps")
-    steps = steps_text(steps) if steps else "the release's steps"
-    windows = defaults.get("window_schedule", "overlap")
-    return f"sampling: {sampler}, {steps}, {windows} windows"
+    scheduler_class = getattr(schedulers, index["scheduler"][1])
+    scheduler = scheduler_class.from_pretrained(folder, subfolder="scheduler")
+    defaults = checked_sampling_defaults(index.get("sampling_defaults"))
+    steps, windows = defaults["num_inference_steps"], defaults["window_schedule"]
+    return f"sampling: {describe_sampler(scheduler, steps, windows)}"
 
 
 def describe_folder(folder: Path) -> str:
