@@ -23,7 +23,7 @@ from pathlib import Path
 
 from a2sb.cli import restore
 from a2sb.cli.console import Console
-from a2sb.cli.inputs import plan_jobs
+from a2sb.cli.inputs import OUTPUT_FORMATS, plan_jobs
 from a2sb.cli.restore_batch import check_gaps_inside_files, read_header, restore_one_file
 from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
 from a2sb.cli.summary import RestoreOutcome
@@ -37,7 +37,6 @@ MODEL_DEFAULT = "model default"
 CUSTOM_STEPS = "custom steps"
 PRESETS = (MODEL_DEFAULT, CUSTOM_STEPS)
 """Sampling presets: the model's own default sampling, or `--steps N`."""
-OUTPUT_FORMATS = ("wav", "flac")
 
 MEGABYTE = 2**20
 """The page's MB: Gradio measures its upload limit in units of 2^20 bytes, so the page, Gradio's

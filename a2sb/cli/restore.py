@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from a2sb.cli.inputs import OUTPUT_FORMATS
 from a2sb.cli.option_values import DEVICES, DTYPES
 from a2sb.full_scale import CLIP_MODES
 from a2sb.sampling_names import SAMPLER_NAMES, WINDOW_SCHEDULES
@@ -175,7 +176,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     output = parser.add_argument_group("output")
     output.add_argument(
         "--output-format",
-        choices=["wav", "flac"],
+        choices=OUTPUT_FORMATS,
         help="default: the extension of an -o file, else wav",
     )
     output.add_argument(

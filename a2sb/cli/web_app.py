@@ -22,12 +22,12 @@ from pathlib import Path
 
 from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
+from a2sb.cli.inputs import OUTPUT_FORMATS
 from a2sb.cli.model_choice import ModelChoice, check_model_source, load_pipeline
 from a2sb.cli.page_restoration import (
     CUSTOM_STEPS,
     MEGABYTE,
     MODEL_DEFAULT,
-    OUTPUT_FORMATS,
     PRESETS,
     TASKS,
     PageRequest,
