@@ -30,8 +30,7 @@ def batch_cutoffs(
         cutoff_hz: the cutoff to use; None detects it per item.
     """
     if cutoff_hz is not None:
-        check_cutoff(cutoff_hz, min(input_rate, model_rate))
-        return [float(cutoff_hz)] * len(waveforms)
+        return [given_cutoff(cutoff_hz, input_rate, model_rate)] * len(waveforms)
     return [detected_cutoff(detect_cutoff(to_mono(item), model_rate)) for item in waveforms]
 
 
@@ -44,10 +43,20 @@ def file_cutoff(reader: AudioReader, model_rate: int, cutoff_hz: float | None) -
         cutoff_hz: the cutoff to use; None detects it.
     """
     if cutoff_hz is not None:
-        check_cutoff(cutoff_hz, min(reader.input_rate, model_rate))
-        return float(cutoff_hz)
+        return given_cutoff(cutoff_hz, reader.input_rate, model_rate)
+    return detected_cutoff(detect_in_file(reader))
+
+
+def given_cutoff(cutoff_hz: float, input_rate: int, model_rate: int) -> float:
+    """A cutoff the caller gave, checked against the lower of the two Nyquist frequencies."""
+    check_cutoff(cutoff_hz, min(input_rate, model_rate))
+    return float(cutoff_hz)
+
+
+def detect_in_file(reader: AudioReader, skipped: Sequence[tuple[int, int]] = ()) -> float | None:
+    """`detect_cutoff_streamed` of a file's mono mix, read once from its start."""
     mono_blocks = (to_mono(block) for block in reader.blocks())
-    return detected_cutoff(detect_cutoff_streamed(mono_blocks, reader.target_rate))
+    return detect_cutoff_streamed(mono_blocks, reader.target_rate, skipped)
 
 
 def detected_cutoff(detected: float | None) -> float:
@@ -76,16 +85,14 @@ def batch_bandwidth(
         The bandwidth, once per item; None when an item's spectrum reaches the Nyquist
         frequency (the gaps are restored at every frequency).
     """
-    if bandwidth_hz is None:
-        skipped = gap_samples(gaps, model_rate)
-        try:
-            detected = [detect_cutoff(to_mono(item), model_rate, skipped) for item in waveforms]
-        except TooShortToDetect:
-            return unknown_bandwidth()
-        bandwidth = logged_bandwidth(None if None in detected else max(detected))
-    else:
-        check_cutoff(bandwidth_hz, min(input_rate, model_rate))
-        bandwidth = [float(bandwidth_hz)]
+    if bandwidth_hz is not None:
+        return [given_cutoff(bandwidth_hz, input_rate, model_rate)] * len(waveforms)
+    skipped = gap_samples(gaps, model_rate)
+    try:
+        detected = [detect_cutoff(to_mono(item), model_rate, skipped) for item in waveforms]
+    except TooShortToDetect:
+        return unknown_bandwidth()
+    bandwidth = logged_bandwidth(None if None in detected else max(detected))
     return None if bandwidth is None else bandwidth * len(waveforms)
 
 
@@ -99,12 +106,9 @@ def file_bandwidth(
     outside the gaps from a first, streamed reading (None: the spectrum reaches the Nyquist
     frequency)."""
     if bandwidth_hz is not None:
-        check_cutoff(bandwidth_hz, min(reader.input_rate, model_rate))
-        return [float(bandwidth_hz)]
-    mono_blocks = (to_mono(block) for block in reader.blocks())
-    skipped = gap_samples(gaps, reader.target_rate)
+        return [given_cutoff(bandwidth_hz, reader.input_rate, model_rate)]
     try:
-        detected = detect_cutoff_streamed(mono_blocks, reader.target_rate, skipped)
+        detected = detect_in_file(reader, gap_samples(gaps, reader.target_rate))
     except TooShortToDetect:
         return unknown_bandwidth()
     return logged_bandwidth(detected)
