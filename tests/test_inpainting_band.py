@@ -7,11 +7,9 @@ import pytest
 import soundfile
 import torch
 from synth import write_band_limited
-from tiny import MICRO_UNET
+from test_prior_residual import residual_pipeline
 
-from a2sb.models import RoPEUNet2DModel
 from a2sb.pipelines import A2SBPipeline
-from a2sb.schedulers import I2SBScheduler
 
 RATE = 44100
 BAND_HZ = 6000.0
@@ -20,15 +18,9 @@ GAP = (1.0, 1.6)
 
 def bright_pipeline() -> A2SBPipeline:
     """A network that adds |S|^0.25 of 0.3 everywhere it restores: hiss at every frequency."""
-    unet = RoPEUNet2DModel(**{**MICRO_UNET, "in_channels": 6, "out_channels": 3}).eval()
-    torch.nn.init.zeros_(unet.conv_out.weight)
-    torch.nn.init.zeros_(unet.conv_out.bias)
+    pipe = residual_pipeline()  # its output layer at zero
     with torch.no_grad():
-        unet.conv_out.bias[0] = 0.3
-    pipe = A2SBPipeline(
-        unet, I2SBScheduler(prediction_type="prior_residual"), fill="prior", prior_noise_std=0.0
-    )
-    pipe.set_progress_bar_config(disable=True)
+        pipe.unet.conv_out.bias[0] = 0.3
     return pipe
 
 

@@ -63,7 +63,7 @@ def restore_batch(args: argparse.Namespace) -> int:
     """
     settings = settings_from_args(args)
     jobs = plan_jobs(settings.inputs, settings.output_dir, settings.output_format)
-    headers = {job.input_path: read_header(job.input_path) for job in jobs}  # or why not
+    headers = {job.input_path: read_header(job.input_path) for job in jobs}  # or their errors
     if settings.task == "inpainting":
         check_gaps_inside_files(settings.gaps, headers)
     forced_cpu = parse_flag_from_env("ACCELERATE_USE_CPU")
