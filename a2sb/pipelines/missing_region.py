@@ -32,9 +32,9 @@ class MissingRegion:
         gap_frames: inpainting: the `[start, end)` frames of each gap, sorted. Empty for
             bandwidth extension.
         gap_rows: inpainting: the rows of a gap that are missing, `[0, gap_rows)`: the
-            recording's own band. Above it a gap takes its neighbours' content
-            (`above_band_from_neighbours`), so a restored gap adds no band the recording
-            never had.
+            recording's own band (None: every row). Above it a gap takes its neighbours'
+            content (`above_band_from_neighbours`), so a restored gap adds no band the
+            recording never had.
     """
 
     rows: int
@@ -43,10 +43,6 @@ class MissingRegion:
     first_missing_rows: tuple[int, ...] | None = None
     gap_frames: tuple[tuple[int, int], ...] = ()
     gap_rows: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.gap_rows is None:
-            object.__setattr__(self, "gap_rows", self.freq_bins)
 
     @classmethod
     def for_task(
@@ -124,7 +120,7 @@ class MissingRegion:
             missing_rows = torch.arange(self.freq_bins)[None] >= first_rows  # [rows, F]
             return missing_rows.float()[:, None, :, None].expand(-1, -1, -1, stop - start)
         missing = self.missing_frames(start, stop).float()[:, None, None, :]
-        if self.gap_rows >= self.freq_bins:
+        if not self.band_limited:
             return missing.expand(-1, -1, self.freq_bins, -1)
         in_band = (torch.arange(self.freq_bins) < self.gap_rows).float()
         return missing * in_band[:, None]
@@ -142,7 +138,7 @@ class MissingRegion:
             `spectrum` itself when the gaps span the whole band, else a copy with bins above
             `gap_rows` replaced in the gaps' frames.
         """
-        if not self.gap_frames or self.gap_rows >= self.freq_bins:
+        if not self.reads_neighbours:
             return spectrum
         in_gap = self.missing_frames(start, start + spectrum.shape[-1])  # [rows, n]
         above_band = torch.arange(spectrum.shape[1]) > self.gap_rows  # bin r + 1 is row r
@@ -150,9 +146,14 @@ class MissingRegion:
         return torch.where(replaced, crossfade_gaps(spectrum, in_gap), spectrum)
 
     @property
+    def band_limited(self) -> bool:
+        """Whether the gaps are restored below a band, not at every row."""
+        return self.gap_rows is not None and self.gap_rows < self.freq_bins
+
+    @property
     def reads_neighbours(self) -> bool:
         """Whether the gaps are filled above the band from their neighbours."""
-        return bool(self.gap_frames) and self.gap_rows < self.freq_bins
+        return bool(self.gap_frames) and self.band_limited
 
     def missing_frames(self, start: int, stop: int) -> torch.Tensor:
         """bool `[rows, stop − start]`: True where a frame of a row has a missing entry."""
