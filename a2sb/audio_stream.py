@@ -142,7 +142,7 @@ class AudioReader:
 
     Args:
         path: the file to read (wav, flac, ogg, mp3 and the other formats of libsndfile).
-        target_rate: the rate of the blocks returned by `blocks`.
+        target_rate: the rate of the blocks returned by `blocks`; None: the file's own.
         block_samples: frames read from the file at a time, at its own rate.
 
     Attributes:
@@ -154,7 +154,10 @@ class AudioReader:
     """
 
     def __init__(
-        self, path: str | os.PathLike, target_rate: int, block_samples: int = BLOCK_SAMPLES
+        self,
+        path: str | os.PathLike,
+        target_rate: int | None,
+        block_samples: int = BLOCK_SAMPLES,
     ):
         self.path = Path(path)
         check_audio_path(self.path)
@@ -165,6 +168,7 @@ class AudioReader:
         self.channels = self._file.channels
         self.input_rate = int(self._file.samplerate)
         self.input_samples = _header_frames(self._file)
+        target_rate = self.input_rate if target_rate is None else target_rate
         try:
             if self.input_samples == 0:
                 raise empty_audio_error(str(self.path))

@@ -5,6 +5,10 @@ kHz, time in seconds), every panel on one colour scale, so the band a restoratio
 the same before and after and only the re-created part differs. The bandwidth-extension cutoff
 is drawn as a dashed line across every panel, inpainting gaps as outlined spans.
 
+A panel is computed block by block (`PooledLevel`), so the picture of a restored file is drawn
+from the input and the result read in blocks (`save_restoration_picture`): memory stays that of
+the picture, whatever the length of the file.
+
 matplotlib is a dependency of a2sb, imported only when a picture is drawn (so that restoring
 does not pay its import); an environment that lacks it gets an `A2SBInputError` that says what
 to install.
@@ -20,9 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from a2sb.audio import resample, to_mono
+from a2sb.audio import to_mono
+from a2sb.audio_stream import AudioReader
 from a2sb.errors import A2SBInputError
-from a2sb.evaluation.metrics import N_FFT, magnitude_spectrogram
+from a2sb.evaluation.metrics import HOP_LENGTH, N_FFT
+from a2sb.representations import ComplexSTFT, StreamedSpectrum
 
 DYNAMIC_RANGE_DB = 90.0
 """Levels this far below the loudest bin are drawn in the darkest colour."""
@@ -77,10 +83,85 @@ def spectrogram_figure(
         The figure; each panel's image holds dB below the loudest bin of all panels,
         `[n_fft / 2 + 1, columns]`, lowest frequency first.
     """
-    levels = [_level_db(waveform) for _, waveform in panels]
+    levels = []
+    for title, waveform in panels:
+        waveform = np.asarray(waveform, dtype=np.float32)
+        level = PooledLevel(waveform.shape[-1], sampling_rate)
+        level.add(waveform.reshape(-1, waveform.shape[-1]))
+        levels.append((title, level))
+    return _figure(levels, cutoff_hz, gaps)
+
+
+class PooledLevel:
+    """One panel of a picture, from audio added block by block.
+
+    The magnitude spectrogram of the channels' mean (the metrics' STFT: `N_FFT`, `HOP_LENGTH`,
+    centred), its frames pooled by mean power into at most `MAX_COLUMNS` columns. Only the
+    columns and the STFT's few samples in flight are kept, so a file of any length draws in the
+    same memory, and the blocks' result is that of the whole signal.
+
+    Args:
+        total_samples: the samples that will be added in all (per channel).
+        sampling_rate: their rate.
+    """
+
+    def __init__(self, total_samples: int, sampling_rate: int):
+        self.duration_s = total_samples / sampling_rate
+        self.sampling_rate = sampling_rate
+        self._spectrum = StreamedSpectrum(
+            ComplexSTFT(n_fft=N_FFT, hop_length=HOP_LENGTH), total_samples, rows=1
+        )
+        self._pool = -(-self._spectrum.total_frames // MAX_COLUMNS)  # frames per column
+        columns = -(-self._spectrum.total_frames // self._pool)
+        self._power_sum = torch.zeros(N_FFT // 2 + 1, columns, dtype=torch.float64)
+        self._frames_per_column = torch.zeros(columns, dtype=torch.float64)
+
+    def add(self, block: np.ndarray) -> None:
+        """Add the next samples: float `[channels, n]`, every block with the same channels."""
+        mono = to_mono(np.asarray(block, dtype=np.float32))
+        self._accumulate(self._spectrum.push(torch.from_numpy(mono)))
+
+    def level_db(self) -> np.ndarray:
+        """The panel, once every sample is in: dB of the pooled magnitude, float
+        `[n_fft / 2 + 1, columns]`, lowest frequency first."""
+        self._accumulate(self._spectrum.finish())
+        power = self._power_sum / self._frames_per_column
+        return (10 * torch.log10(power.clamp_min(1e-20))).numpy()
+
+    def _accumulate(self, frames: torch.Tensor) -> None:
+        """Add the power of frames `[1, n_fft / 2 + 1, k]` (in order) to their columns."""
+        first = self._spectrum.frames_done - frames.shape[-1]
+        columns = (first + torch.arange(frames.shape[-1])) // self._pool
+        self._power_sum.index_add_(1, columns, frames[0].abs().square().double())
+        self._frames_per_column.index_add_(
+            0, columns, torch.ones(len(columns), dtype=torch.float64)
+        )
+
+
+def file_level(path: str | os.PathLike, sampling_rate: int | None = None) -> PooledLevel:
+    """The panel of an audio file read in blocks, resampled on the way to `sampling_rate` (the
+    file's own when None), so that panels of files at different rates share one frequency axis.
+
+    Raises:
+        A2SBInputError: the file cannot be read (`AudioReader`).
+    """
+    with AudioReader(path, sampling_rate) as reader:
+        level = PooledLevel(reader.samples, reader.target_rate)
+        for block in reader.blocks():
+            level.add(block)
+    return level
+
+
+def _figure(
+    panels: Sequence[tuple[str, PooledLevel]],
+    cutoff_hz: float | None,
+    gaps: Sequence[tuple[float, float]],
+):
+    """The figure of `spectrogram_figure`, from `(title, panel)` pairs at one sampling rate."""
+    levels = [level.level_db() for _, level in panels]
     peak = max(float(level.max()) for level in levels)
-    duration_s = max(np.shape(waveform)[-1] for _, waveform in panels) / sampling_rate
-    nyquist_khz = sampling_rate / 2000
+    duration_s = max(level.duration_s for _, level in panels)
+    nyquist_khz = panels[0][1].sampling_rate / 2000
     figure = _new_figure(figsize=(9.0, 1.0 + 2.3 * len(panels)))
     axes = figure.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for axis, (title, _), level in zip(axes, panels, levels, strict=True):
@@ -110,33 +191,33 @@ def picture_path(result_path: str | os.PathLike) -> Path:
 
 def save_restoration_picture(
     path: str | os.PathLike,
-    before: np.ndarray,
-    before_rate: int,
-    after: np.ndarray,
-    after_rate: int,
+    input_path: str | os.PathLike,
+    result_path: str | os.PathLike,
     cutoff_hz: float | None = None,
     gaps: Sequence[tuple[float, float]] = (),
     after_title: str = "after: restored",
 ) -> None:
     """Write the before/after picture of one restoration, complete or not at all.
 
-    The picture is written to a hidden partial file beside `path`, then renamed.
+    Both files are read in blocks (`file_level`), the input resampled to the result's rate so
+    that both panels share one frequency axis; memory does not grow with their length. The
+    picture is written to a hidden partial file beside `path`, then renamed.
 
     Args:
         path: the `.png` to write (e.g. `song.a2sb.png` beside `song.a2sb.wav`).
-        before: the input, float `[channels, samples]` at `before_rate`; it is resampled to
-            `after_rate` so that both panels share one frequency axis.
-        before_rate: its sampling rate.
-        after: the result, float `[channels, samples]` at `after_rate`.
-        after_rate: its sampling rate.
+        input_path: the audio that was restored.
+        result_path: the restoration.
         cutoff_hz: the bandwidth-extension cutoff used, marked on both panels.
         gaps: the inpainted gaps, marked on both panels.
         after_title: the title of the lower panel.
+
+    Raises:
+        A2SBInputError: either file cannot be read.
     """
-    before = resample(np.asarray(before, dtype=np.float32), before_rate, after_rate)
-    png = spectrogram_png(
-        [("before: input", before), (after_title, after)], after_rate, cutoff_hz, gaps
-    )
+    after = file_level(result_path)
+    before = file_level(input_path, after.sampling_rate)
+    figure = _figure([("before: input", before), (after_title, after)], cutoff_hz, gaps)
+    png = _palette_png(figure)
     path = Path(path)
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
@@ -144,20 +225,6 @@ def save_restoration_picture(
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def _level_db(waveform: np.ndarray) -> np.ndarray:
-    """dB of the magnitude `[n_fft / 2 + 1, columns]`, frames pooled to at most MAX_COLUMNS."""
-    waveform = np.asarray(waveform, dtype=np.float32)
-    mono = to_mono(waveform.reshape(-1, waveform.shape[-1]))
-    if mono.shape[-1] < N_FFT:  # too short for one frame: pad with silence
-        mono = np.pad(mono, ((0, 0), (0, N_FFT - mono.shape[-1])))
-    power = magnitude_spectrogram(torch.from_numpy(mono))[0].square().numpy()
-    pool = -(-power.shape[1] // MAX_COLUMNS)
-    columns = power.shape[1] // pool
-    if pool > 1:
-        power = power[:, : columns * pool].reshape(power.shape[0], columns, pool).mean(axis=2)
-    return 10 * np.log10(np.maximum(power, 1e-20))
 
 
 def _mark(axis, cutoff_hz: float | None, gaps: Sequence[tuple[float, float]]) -> None:

@@ -5,12 +5,16 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile
 from PIL import Image
 from synth import synth_music
 
+from a2sb.audio import load_audio, resample, save_audio
 from a2sb.errors import A2SBInputError
 from a2sb.spectrogram_pictures import (
     DYNAMIC_RANGE_DB,
+    PooledLevel,
+    file_level,
     picture_path,
     require_matplotlib,
     save_restoration_picture,
@@ -68,15 +72,78 @@ def test_a_long_file_is_pooled_to_a_bounded_width():
 
 def test_picture_is_written_whole_beside_the_result_as_png(tmp_path):
     before = band_limited(synth_music(RATE // 4, sampling_rate=RATE), 4000.0)[:, ::2].copy()
-    after = synth_music(RATE // 4, channels=2)
+    save_audio(tmp_path / "song.wav", before, RATE // 2)
+    save_audio(tmp_path / "song.a2sb.wav", synth_music(RATE // 4, channels=2), RATE)
     path = picture_path(tmp_path / "song.a2sb.wav")
     assert path == tmp_path / "song.a2sb.png"
 
-    save_restoration_picture(path, before, RATE // 2, after, RATE, cutoff_hz=4000.0)
+    save_restoration_picture(path, tmp_path / "song.wav", tmp_path / "song.a2sb.wav", 4000.0)
 
     with Image.open(path) as image:
         assert image.format == "PNG" and image.width > 600 and image.height > 300
-    assert [p.name for p in tmp_path.iterdir()] == ["song.a2sb.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "song.a2sb.png",
+        "song.a2sb.wav",
+        "song.wav",
+    ]
+
+
+@pytest.mark.parametrize("block", [1, 777, 4096, 10**6])
+def test_a_panel_added_in_blocks_is_the_panel_of_the_whole(block):
+    music = synth_music(RATE // 3, channels=2, seed=5)
+    whole = PooledLevel(music.shape[-1], RATE)
+    whole.add(music)
+    blocked = PooledLevel(music.shape[-1], RATE)
+    for start in range(0, music.shape[-1], block):
+        blocked.add(music[:, start : start + block])
+    np.testing.assert_allclose(blocked.level_db(), whole.level_db(), atol=1e-3)
+
+
+def test_a_long_file_is_pooled_in_blocks_to_the_whole_signals_columns():
+    """Frames are pooled by mean power: steady noise draws the same level in every column,
+    the last, partial one (2 frames of 3) included."""
+    noise = np.random.default_rng(0).standard_normal((1, RATE * 40 + 123)).astype(np.float32)
+    level = PooledLevel(noise.shape[-1], RATE)
+    for start in range(0, noise.shape[-1], 65536):
+        level.add(noise[:, start : start + 65536])
+    columns = level.level_db()
+    frames = 1 + noise.shape[-1] // 512
+    pool = -(-frames // 1500)
+    assert columns.shape == (1025, -(-frames // pool)) and columns.shape[1] <= 1500
+    column_power_db = 10 * np.log10((10 ** (columns[100:900, 1:] / 10)).mean(axis=0))
+    assert np.std(column_power_db) < 0.3  # a frame's power in the wrong column would show
+    assert abs(column_power_db[-1] - np.median(column_power_db)) < 0.5  # 2/3 would be -1.8 dB
+
+
+def test_a_files_panel_is_read_in_blocks_and_resampled_on_the_way(tmp_path, monkeypatch):
+    music = synth_music(RATE * 2, sampling_rate=RATE // 2, channels=2, seed=2)
+    save_audio(tmp_path / "in.wav", music, RATE // 2)
+    reads = []
+    read = soundfile.SoundFile.read
+    monkeypatch.setattr(
+        soundfile.SoundFile,
+        "read",
+        lambda self, frames=-1, *args, **kw: (
+            reads.append(frames) or read(self, frames, *args, **kw)
+        ),
+    )
+
+    level = file_level(tmp_path / "in.wav", RATE)
+
+    assert len(reads) >= 2 and all(0 < frames <= 65536 for frames in reads)  # never whole
+    saved, _ = load_audio(tmp_path / "in.wav")  # as quantized to 16 bits
+    whole = PooledLevel(RATE * 4, RATE)
+    whole.add(resample(saved, RATE // 2, RATE))
+    np.testing.assert_allclose(level.level_db(), whole.level_db(), atol=0.01)
+    assert level.sampling_rate == RATE and level.duration_s == 4.0
+
+
+def test_an_unreadable_file_is_refused_before_anything_is_written(tmp_path):
+    (tmp_path / "in.wav").write_bytes(b"not audio")
+    save_audio(tmp_path / "out.wav", synth_music(RATE // 4), RATE)
+    with pytest.raises(A2SBInputError, match="in.wav"):
+        save_restoration_picture(tmp_path / "out.png", tmp_path / "in.wav", tmp_path / "out.wav")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]
 
 
 def test_short_audio_still_draws():

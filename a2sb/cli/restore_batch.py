@@ -26,7 +26,7 @@ from accelerate.utils import gather_object, parse_flag_from_env
 from tqdm.auto import tqdm
 
 from a2sb.atomic_output import missing_folders, remove_empty_folders
-from a2sb.audio import load_audio, unreadable_audio_error
+from a2sb.audio import unreadable_audio_error
 from a2sb.audio_stream import AudioReader
 from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
@@ -230,15 +230,11 @@ def restore_one_file(
 
 def save_picture(job: RestoreJob, output: A2SBPipelineOutput, settings: RestoreSettings) -> None:
     """`<stem>.a2sb.png` beside the result: the input's and the result's spectrograms (read
-    back from the two files; the streamed restoration keeps neither in memory)."""
-    before, before_rate = load_audio(job.input_path)
-    after, after_rate = load_audio(job.output_path)
+    back from the two files in blocks; the streamed restoration keeps neither in memory)."""
     save_restoration_picture(
         picture_path(job.output_path),
-        before,
-        before_rate,
-        after,
-        after_rate,
+        job.input_path,
+        job.output_path,
         cutoff_hz=output.cutoff_hz[0] if output.cutoff_hz else None,
         gaps=settings.gaps,
     )
