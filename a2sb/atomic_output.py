@@ -21,6 +21,14 @@ from a2sb.errors import A2SBWriteError
 
 PARTIAL_TAG = ".partial"
 
+TEMPORARY_TAG = ".float32"
+"""Appended to the partial name for a temporary kept beside it until the result is complete
+(the raw float32 samples that clip mode rescale keeps until the peak is known:
+`.song.partial.wav.float32`): the longest name a result's writing creates."""
+
+DEFAULT_NAME_MAX = 255
+"""Bytes in a file name, where the file system does not say (Linux, macOS and Windows allow 255)."""
+
 FULL_DEVICE_BYTES = 1 << 20
 """Below 1 MiB free, a failed write without an errno is taken for a full device."""
 
@@ -73,6 +81,15 @@ def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
     return f"cannot write {path}: {cause}; {fix}"
 
 
+def os_error_message(error: OSError) -> str:
+    """`PATH: CAUSE; FIX` for a file system error met outside a write (a name too long to look
+    up, a folder that cannot be listed)."""
+    cause, fix = _WRITE_FAULTS.get(
+        error.errno, (error.strerror or type(error).__name__, "check the path and its folders")
+    )
+    return f"{error.filename}: {cause}; {fix}" if error.filename else f"{cause}; {fix}"
+
+
 def free_bytes(path: str | os.PathLike) -> int | None:
     """The free space of the device that holds `path` (or its nearest existing folder); None
     if it cannot be read."""
@@ -85,14 +102,47 @@ def free_bytes(path: str | os.PathLike) -> int | None:
         return None
 
 
+def check_name_length(path: str | os.PathLike) -> None:
+    """Refuse a result whose partial file's temporary (`TEMPORARY_TAG`) would have a name longer
+    than its file system allows, before any work: the temporary is created late, and Python
+    cannot even ask whether so long a name exists.
+
+    Raises:
+        A2SBWriteError: the name is too long; the message gives its length and the limit.
+    """
+    path = Path(path)
+    longest = os.fsencode(partial_path(path).name + TEMPORARY_TAG)
+    limit = name_max(path.parent)
+    if len(longest) > limit:
+        raise A2SBWriteError(
+            f"cannot write {path}: its name is {len(os.fsencode(path.name))} bytes, and the "
+            f"temporary written beside it first needs {len(longest)}, over the {limit} this "
+            "file system allows; use a shorter file name"
+        )
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name in bytes that the file system of `folder` (or of its nearest
+    existing parent) allows."""
+    folder = folder.absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no answer
+        return DEFAULT_NAME_MAX
+
+
 def check_writable(path: str | os.PathLike) -> None:
     """Create (and remove) the partial file of `path`, so that a result that cannot be written
     fails before the work that makes it.
 
     Raises:
-        A2SBWriteError: the folder cannot be created, or the file cannot be created in it.
+        A2SBWriteError: the name is too long (`check_name_length`), the folder cannot be
+            created, or the file cannot be created in it.
     """
     path = Path(path)
+    check_name_length(path)
     partial = partial_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -49,12 +49,20 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     path = Path(path)
     check_audio_path(path)
     try:
-        samples, sampling_rate = soundfile.read(path, dtype="float32", always_2d=True)
+        name = libsndfile_name(path)
+        samples, sampling_rate = soundfile.read(name, dtype="float32", always_2d=True)
     except UNREADABLE_AUDIO_ERRORS as error:
         raise unreadable_audio_error(path, error) from error
     waveform = np.ascontiguousarray(samples.T)
     check_waveform(waveform, name=str(path))
     return waveform, int(sampling_rate)
+
+
+def libsndfile_name(path: str | os.PathLike) -> str | bytes:
+    """The name to open `path` by with soundfile: the file system's own bytes on POSIX, where a
+    name that is not valid UTF-8 (copied from an old Windows or Mac disk) decodes to a `str`
+    that soundfile cannot encode back."""
+    return os.fspath(path) if os.name == "nt" else os.fsencode(path)
 
 
 def check_audio_path(path: Path) -> None:
@@ -67,9 +75,11 @@ def check_audio_path(path: Path) -> None:
 
 def unreadable_audio_error(path: Path, error: Exception) -> A2SBInputError:
     """The error for a file that libsndfile cannot open or decode (`error`, one of
-    `UNREADABLE_AUDIO_ERRORS`)."""
+    `UNREADABLE_AUDIO_ERRORS`); libsndfile's own reason, without soundfile's "Error opening
+    <name>: " before it."""
+    reason = getattr(error, "error_string", None) or error
     return A2SBInputError(
-        f"cannot read {path} as audio ({error}); pass a wav, flac, ogg or mp3 file"
+        f"cannot read {path} as audio ({reason}); pass a wav, flac, ogg or mp3 file"
     )
 
 

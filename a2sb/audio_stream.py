@@ -25,7 +25,12 @@ import numpy as np
 import soundfile
 import soxr
 
-from a2sb.atomic_output import partial_path, remove_quietly, write_failure_message
+from a2sb.atomic_output import (
+    TEMPORARY_TAG,
+    partial_path,
+    remove_quietly,
+    write_failure_message,
+)
 from a2sb.audio import (
     UNREADABLE_AUDIO_ERRORS,
     BitDepth,
@@ -33,6 +38,7 @@ from a2sb.audio import (
     check_sampling_rates,
     check_waveform,
     empty_audio_error,
+    libsndfile_name,
     output_format,
     unreadable_audio_error,
 )
@@ -48,10 +54,6 @@ from a2sb.full_scale import (
 
 BLOCK_SAMPLES = 1 << 16
 """Frames read from a file, or from the rescale temporary, at a time (1.5 s at 44.1 kHz)."""
-
-FLOAT_TEMPORARY_TAG = ".float32"
-"""Appended to the partial name for the raw float32 samples that clip mode rescale keeps until
-the peak is known: `.song.partial.wav.float32`."""
 
 _TRUNCATED_DATA = re.compile(r"^data : (\d+) \(should be (\d+)\)", re.MULTILINE)
 """libsndfile's log line for a WAV data chunk longer than the file: it then reports only the
@@ -162,7 +164,7 @@ class AudioReader:
         self.path = Path(path)
         check_audio_path(self.path)
         try:
-            self._file = soundfile.SoundFile(self.path)
+            self._file = soundfile.SoundFile(libsndfile_name(self.path))
         except UNREADABLE_AUDIO_ERRORS as error:
             raise unreadable_audio_error(self.path, error) from error
         self.channels = self._file.channels
@@ -269,7 +271,7 @@ class StreamedAudioWriter:
         self._peak = 0.0
         self._clipped = 0
         self.partial = partial_path(path)
-        self.temporary = self.partial.with_name(self.partial.name + FLOAT_TEMPORARY_TAG)
+        self.temporary = self.partial.with_name(self.partial.name + TEMPORARY_TAG)
         self._output: _ErrorKeepingFile | None = None
         self._sound: soundfile.SoundFile | None = None
         self._floats: BinaryIO | None = None

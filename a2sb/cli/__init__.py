@@ -16,8 +16,10 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
+from a2sb.atomic_output import os_error_message
 from a2sb.cli import app, assemble, convert, env, evaluate, restore, train
 from a2sb.cli.allocator import keep_freed_memory
+from a2sb.cli.console import printable
 from a2sb.cli.interruption import Interrupted, signals_interrupt
 from a2sb.errors import A2SBInputError, A2SBWriteError
 
@@ -73,14 +75,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with signals_interrupt():
             return args.run(args)
     except A2SBInputError as error:
-        print(f"a2sb: {error}", file=sys.stderr)
+        print(printable(f"a2sb: {error}"), file=sys.stderr)
         return 2
     except A2SBWriteError as error:
-        print(f"a2sb: {error}", file=sys.stderr)
+        print(printable(f"a2sb: {error}"), file=sys.stderr)
         return 1
     except Interrupted as interruption:
         print("a2sb: interrupted", file=sys.stderr)
         return interruption.exit_code
+    except OSError as error:  # a path the file system refuses to look up (too long, a loop)
+        print(printable(f"a2sb: {os_error_message(error)}"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,30 @@ from dataclasses import dataclass
 from tqdm.auto import tqdm
 
 from a2sb.notices import is_notice
+
+UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+"""Unicode categories shown escaped: controls (a newline in a file name), surrogates (the bytes
+of a name that is not valid UTF-8, as Python decodes them) and line/paragraph separators."""
+
+
+def printable(line: str) -> str:
+    """`line` as one line that any terminal prints: a name's bytes that are not UTF-8 as `\\xe9`,
+    control characters as `\\n`, `\\t`, `\\x1b`; everything else as it is.
+
+    Every message a2sb prints goes through here, so that a file name cannot split a message
+    into two lines, or make printing it fail.
+    """
+    if line.isprintable():
+        return line
+    return "".join(_printable_character(character) for character in line)
+
+
+def _printable_character(character: str) -> str:
+    if unicodedata.category(character) not in UNPRINTABLE_CATEGORIES:
+        return character
+    if 0xDC80 <= ord(character) <= 0xDCFF:  # os.fsdecode's escape of an undecodable byte
+        return f"\\x{ord(character) - 0xDC00:02x}"
+    return repr(character)[1:-1]
 
 
 @dataclass(frozen=True)
@@ -47,7 +72,7 @@ class Console:
 
     def write(self, message: str) -> None:
         """One line on stderr, between the progress bars, even if quiet."""
-        tqdm.write(f"{self.prefix}{message}", file=sys.stderr)
+        tqdm.write(printable(f"{self.prefix}{message}"), file=sys.stderr)
 
     @contextmanager
     def library_logs(self) -> Iterator[None]:

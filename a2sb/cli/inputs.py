@@ -23,6 +23,7 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
+from a2sb.atomic_output import check_name_length
 from a2sb.audio import AUDIO_EXTENSIONS, ensure_not_input
 from a2sb.audio_files import audio_files_in
 from a2sb.errors import A2SBInputError
@@ -95,6 +96,7 @@ def plan_jobs(inputs: list[str], output_dir: Path | None, output_format: str) ->
         A2SBInputError: an output folder that is a file, an input that does not exist or
             yields no audio file, two inputs with the same output, an output that would
             replace an input, or an output file named for more than one input.
+        A2SBWriteError: an output name too long for its file system.
     """
     if names_output_file(output_dir):
         return [_single_output_job(inputs, output_dir)]
@@ -112,6 +114,8 @@ def plan_jobs(inputs: list[str], output_dir: Path | None, output_format: str) ->
             jobs.append(RestoreJob(found.path, output_path(found.path, folder, output_format)))
     _refuse_shared_outputs(jobs)
     _refuse_outputs_over_inputs(jobs, seen_inputs)
+    for job in jobs:
+        check_name_length(job.output_path)
     return jobs
 
 
@@ -124,6 +128,7 @@ def _single_output_job(inputs: list[str], output_file: Path) -> RestoreJob:
             "give one input file, or a folder for -o"
         )
     ensure_not_input(output_file, [found[0].path])
+    check_name_length(output_file)
     return RestoreJob(found[0].path, output_file)
 
 

@@ -26,9 +26,9 @@ from accelerate.utils import gather_object, parse_flag_from_env
 from tqdm.auto import tqdm
 
 from a2sb.atomic_output import missing_folders, remove_empty_folders
-from a2sb.audio import unreadable_audio_error
+from a2sb.audio import libsndfile_name, unreadable_audio_error
 from a2sb.audio_stream import AudioReader
-from a2sb.cli.console import Console
+from a2sb.cli.console import Console, printable
 from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
 from a2sb.cli.interruption import Interrupted
@@ -81,7 +81,7 @@ def restore_batch(args: argparse.Namespace) -> int:
     except Interrupted as interruption:  # each process says how far it got; rerunning continues
         remove_empty_folders(new_folders)  # an -o folder with nothing in it is not left behind
         line = format_interruption(list(own_results.values()), len(own_jobs))
-        print(f"a2sb: {console.prefix}{line}", file=sys.stderr, flush=True)
+        print(printable(f"a2sb: {console.prefix}{line}"), file=sys.stderr, flush=True)
         return interruption.exit_code
     results = [own_results[job] for job in own_jobs]
     if state.num_processes > 1:
@@ -156,7 +156,7 @@ def read_header(path: Path) -> AudioHeader | A2SBInputError:
     """The file's rate and duration, or the error that says it cannot be read as audio (the
     file then fails before any model is loaded)."""
     try:
-        info = soundfile.info(str(path))
+        info = soundfile.info(libsndfile_name(path))
     except RuntimeError as error:
         return unreadable_audio_error(path, error)
     return AudioHeader(int(info.samplerate), float(info.duration))

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
+from a2sb.cli.console import printable
+
 FileStatus = Literal["restored", "skipped", "failed"]
 STATUSES: tuple[FileStatus, ...] = ("restored", "skipped", "failed")
 
@@ -51,10 +53,12 @@ class RestoreOutcome:
 
 
 def format_result(result: RestoreOutcome) -> str:
-    """One line: `restored  in.wav → out.a2sb.wav (cutoff 8000 Hz, 12.3 s)`."""
+    """One line: `restored  in.wav → out.a2sb.wav (cutoff 8000 Hz, 12.3 s)` (names `printable`)."""
     if result.status == "restored":
-        return f"restored  {result.input_path} → {result.output_path} ({result.detail})"
-    return f"{result.status:<9} {result.input_path}: {result.detail}"
+        line = f"restored  {result.input_path} → {result.output_path} ({result.detail})"
+    else:
+        line = f"{result.status:<9} {result.input_path}: {result.detail}"
+    return printable(line)
 
 
 def format_summary(results: list[RestoreOutcome]) -> str:

@@ -30,7 +30,7 @@ import soundfile
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from a2sb.audio import check_waveform, resample, to_mono
+from a2sb.audio import check_waveform, libsndfile_name, resample, to_mono
 from a2sb.audio_files import audio_files_in, file_suffixes
 from a2sb.errors import A2SBInputError
 from a2sb.training.config import DataConfig
@@ -123,7 +123,7 @@ def scan_audio_files(
         duration_s = item.duration_s
         if duration_s is None:
             try:
-                info = soundfile.info(str(item.path))
+                info = soundfile.info(libsndfile_name(item.path))
             except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
                 scan.unreadable.append((item.path, str(error)))
                 continue
@@ -203,7 +203,7 @@ def read_segment(
     Returns:
         float32 `[channels, segment_samples]`; zero-padded at the end if the file is shorter.
     """
-    with soundfile.SoundFile(str(path)) as sound:
+    with soundfile.SoundFile(libsndfile_name(path)) as sound:
         rate, frames = sound.samplerate, sound.frames
         margin = 0 if rate == sampling_rate else math.ceil(RESAMPLE_MARGIN_S * rate)
         needed = math.ceil(segment_samples * rate / sampling_rate) + 2 * margin + (margin > 0)
