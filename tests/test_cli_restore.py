@@ -287,7 +287,7 @@ def test_an_unreadable_file_fails_once_and_before_any_model_loads(tmp_path, caps
     assert main(["restore", str(broken), "--model", str(tmp_path / "empty-model")]) == 1
     captured = capsys.readouterr()
     assert captured.out.splitlines() == [
-        f"failed    {broken}: cannot read {broken} as audio (Error opening '{broken}': Format "
+        f"failed    {broken}: cannot read {broken} as audio (Format "
         "not recognised.); pass a wav, flac, ogg or mp3 file",
         "1 file: 0 restored, 0 skipped, 1 failed",
     ]
