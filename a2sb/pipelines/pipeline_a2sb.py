@@ -22,6 +22,7 @@ from a2sb.atomic_output import check_writable
 from a2sb.audio import BitDepth, ensure_not_input
 from a2sb.audio_stream import AudioReader
 from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill
+from a2sb.errors import A2SBInputError, first_line
 from a2sb.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
 from a2sb.official import is_release_source
@@ -49,7 +50,11 @@ from a2sb.pipelines.pipeline_checks import (
     checked_sampling_defaults,
     sees_degraded,
 )
-from a2sb.pipelines.pipeline_sources import hub_load_error, saved_pipeline_source
+from a2sb.pipelines.pipeline_sources import (
+    check_saved_folder,
+    hub_load_error,
+    saved_pipeline_source,
+)
 from a2sb.pipelines.streamed_restoration import StreamedOutput, restore_file_stream
 from a2sb.pipelines.whole_restoration import restore_whole
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
@@ -145,7 +150,10 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         (`nvidia/audio_to_audio_schrodinger_bridge`, or a local folder holding its
         `ckpt/A2SB_*_release.ckpt` files) is handed to `from_official_checkpoints`, which takes
         the release's own options (`release_variant`, `trust_checkpoint`, …); for any other
-        source those are ignored.
+        source those are ignored, except `trust_checkpoint`: a saved pipeline's weights are read
+        from safetensors only, unless it is given (pickles can run code when loaded). A local
+        folder is checked first (`check_saved_folder`: its `model_index.json` must name a2sb
+        classes), and a config that does not fit them is one `A2SBInputError` line.
 
         Args:
             pretrained_model_name_or_path: Hub repository id or local folder; None or
@@ -157,15 +165,36 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         source = str(pretrained_model_name_or_path or BUNDLED_MODEL_NAME)
         if is_release_source(source):
             return cls.from_official_checkpoints(source, **kwargs)
+        trust_checkpoint = bool(kwargs.get("trust_checkpoint", False))
         release_only = inspect.signature(cls.from_official_checkpoints).parameters
         kwargs = {k: v for k, v in kwargs.items() if k not in release_only}
+        if not trust_checkpoint:
+            kwargs.setdefault("use_safetensors", True)  # never unpickle a .bin silently
         source = saved_pipeline_source(source)
+        if Path(source).is_dir():
+            check_saved_folder(Path(source), trust_checkpoint)
         try:
-            return super().from_pretrained(source, **kwargs)
+            pipeline = super().from_pretrained(source, **kwargs)
         except OSError as error:
             if Path(source).exists():
                 raise
             raise hub_load_error(source, error) from error
+        except (TypeError, ValueError, KeyError) as error:  # a config diffusers cannot apply
+            if not Path(source).exists():
+                raise
+            raise A2SBInputError(
+                f"cannot load the pipeline in {source}: {first_line(error)}; its configs do "
+                "not fit a2sb's classes — download the model again, or save it again with "
+                "save_pretrained"
+            ) from error
+        missing = [name for name, tensor in pipeline.unet.state_dict().items() if tensor.is_meta]
+        if missing:  # a weights file (a trusted pickle) that lacks tensors the network needs
+            raise A2SBInputError(
+                f"the weights in {source} lack {len(missing)} of the network's tensors "
+                f"({missing[0]}, …); download the model again, or save it again with "
+                "save_pretrained"
+            )
+        return pipeline
 
     @staticmethod
     def check_inputs(

@@ -3,6 +3,8 @@ local folder, or a Hub repository id. (The release goes to `from_official_checkp
 
 from __future__ import annotations
 
+import importlib
+import json
 import logging
 from pathlib import Path
 
@@ -51,3 +53,85 @@ def hub_load_error(source: str, error: OSError) -> A2SBInputError:
         "repository id and your network, or pass a local folder (a saved pipeline with "
         "model_index.json, or the release's ckpt/ files)"
     )
+
+
+COMPONENT_PACKAGES = {"unet": "a2sb.models", "scheduler": "a2sb.schedulers"}
+"""Where the classes a saved pipeline's `model_index.json` may name for each component live."""
+PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
+
+
+def check_saved_folder(folder: Path, trust_checkpoint: bool = False) -> None:
+    """Refuse a local saved pipeline that would not load, or would run code, before diffusers
+    reads it: `model_index.json` must be a JSON object naming an a2sb class for each component,
+    and the network's weights must be safetensors (pickles can run code when loaded; they are
+    read only with `trust_checkpoint`).
+
+    Raises:
+        A2SBInputError: one line naming the file, what is wrong with it and the fix.
+    """
+    index = folder / "model_index.json"
+    if not index.is_file():
+        return  # diffusers says what is missing
+    try:
+        entries = json.loads(index.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise A2SBInputError(
+            f"{index} is not valid JSON ({first_line(error)}); download the model again, or "
+            "save the pipeline again with save_pretrained"
+        ) from error
+    if not isinstance(entries, dict):
+        raise A2SBInputError(
+            f"{index} holds a {type(entries).__name__}, not the JSON object of a saved pipeline; "
+            "download the model again, or save the pipeline again with save_pretrained"
+        )
+    for component, package in COMPONENT_PACKAGES.items():
+        _check_component_entry(index, component, package, entries.get(component))
+    _check_weights(folder / "unet", trust_checkpoint)
+
+
+def _check_component_entry(index: Path, component: str, package: str, entry: object) -> None:
+    """Refuse an entry that is not `[module, class]` with an a2sb module and a class exported
+    by `package` (nothing named is imported to find out)."""
+    allowed = sorted(_component_classes(package))
+    valid = (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and all(isinstance(part, str) for part in entry)
+        and (entry[0] == "a2sb" or entry[0].startswith("a2sb."))
+        and entry[1] in allowed
+    )
+    if not valid:
+        raise A2SBInputError(
+            f"{index} names {json.dumps(entry)} for the {component}, which is not an a2sb "
+            f"class (one of {', '.join(allowed)}); fix the file, or save the pipeline again "
+            "with save_pretrained"
+        )
+
+
+def _component_classes(package: str) -> set[str]:
+    from diffusers import ModelMixin, SchedulerMixin
+
+    module = importlib.import_module(package)
+    base = ModelMixin if package == COMPONENT_PACKAGES["unet"] else SchedulerMixin
+    return {
+        name
+        for name in module.__all__
+        if isinstance(cls := getattr(module, name), type) and issubclass(cls, base)
+    }
+
+
+def _check_weights(unet_folder: Path, trust_checkpoint: bool) -> None:
+    if not unet_folder.is_dir() or any(unet_folder.glob("*.safetensors")):
+        return
+    pickles = sorted(path.name for pattern in PICKLED_WEIGHTS for path in unet_folder.glob(pattern))
+    if not pickles:
+        raise A2SBInputError(
+            f"{unet_folder} holds no weights (no .safetensors file); download the model "
+            "again, or save the pipeline again with save_pretrained"
+        )
+    if not trust_checkpoint:
+        raise A2SBInputError(
+            f"{unet_folder} holds its weights as a pickle ({', '.join(pickles)}), which can run "
+            "code when loaded; convert them to safetensors, or, if you trust the file, pass "
+            "trust_checkpoint=True (--trust-checkpoint)"
+        )
