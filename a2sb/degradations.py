@@ -97,7 +97,7 @@ def bandwidth_extension_mask(
 
 
 def check_gaps(gaps: Sequence[tuple[float, float]], duration_s: float) -> list[tuple[float, float]]:
-    """Refuse gaps that are reversed, empty, outside the audio, or overlapping.
+    """Refuse gaps that are not finite, reversed, empty, outside the audio, or overlapping.
 
     Args:
         gaps: `(start_s, end_s)` pairs in seconds of the user's timeline.
@@ -109,6 +109,11 @@ def check_gaps(gaps: Sequence[tuple[float, float]], duration_s: float) -> list[t
     if len(gaps) == 0:
         raise A2SBInputError("inpainting needs at least one gap; pass gaps as (start_s, end_s)")
     for start_s, end_s in gaps:
+        if not (math.isfinite(start_s) and math.isfinite(end_s)):
+            raise A2SBInputError(
+                f"gap {start_s:g}-{end_s:g} s is not a pair of finite times; give its start "
+                "and end in seconds"
+            )
         if not start_s < end_s:
             raise A2SBInputError(
                 f"gap {start_s:g}-{end_s:g} s is reversed or empty; give its start before its end"

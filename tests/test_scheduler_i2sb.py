@@ -396,7 +396,7 @@ def test_time_outside_unit_interval_is_refused(t):
 
 @pytest.mark.parametrize("steps", [0, -3, 2.5])
 def test_bad_num_inference_steps_is_refused(steps):
-    with pytest.raises(A2SBInputError, match="num_inference_steps=.* must be"):
+    with pytest.raises(A2SBInputError, match="num_inference_steps=.* must (be|lie)"):
         I2SBScheduler().set_timesteps(steps)
 
 

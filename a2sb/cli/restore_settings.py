@@ -17,6 +17,7 @@ from a2sb.full_scale import ClipMode
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.pipeline_checks import ArgumentNames
+from a2sb.schedulers.bridge_scheduler import MAX_INFERENCE_STEPS
 from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
 from a2sb.tasks import TASK_NAMES
@@ -140,7 +141,7 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
     A2SBPipeline.check_inputs(task, cutoff_hz, gaps, MODEL_SAMPLING_RATE, names=CLI_NAMES)
     gaps = sorted(gaps)
     if args.steps is not None:
-        _check_at_least("--steps", args.steps, 1)
+        _check_within("--steps", args.steps, 1, MAX_INFERENCE_STEPS)
     if args.eta is not None:
         if args.sampler == "i2sb":
             raise A2SBInputError(
@@ -149,7 +150,7 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         check_eta(args.eta)
     _check_at_least("--window-batch-size", args.window_batch_size, 1)
     if args.seed is not None:
-        _check_at_least("--seed", args.seed, 0)
+        _check_within("--seed", args.seed, 0, MAX_SEED)
     if args.model is not None:
         check_model_source(args.model)
     output_format = output_format_of(args.output_dir, args.output_format)
@@ -191,6 +192,16 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
     )
 
 
+MAX_SEED = 2**64 - 1
+"""The largest seed a torch generator takes."""
+
+
 def _check_at_least(option: str, value: int, minimum: int) -> None:
     if value < minimum:
         raise A2SBInputError(f"{option} {value} is below {minimum}; give {minimum} or more")
+
+
+def _check_within(option: str, value: int, minimum: int, maximum: int) -> None:
+    _check_at_least(option, value, minimum)
+    if value > maximum:
+        raise A2SBInputError(f"{option} {value} is above {maximum}; give {maximum} or less")

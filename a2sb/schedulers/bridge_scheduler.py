@@ -109,16 +109,22 @@ def check_t_range(t_range: Sequence[float]) -> tuple[float, float]:
     return low, high
 
 
+MAX_INFERENCE_STEPS = 1000
+"""The most network calls a sampling may make: the released sampler makes 49, and past a
+thousand the grid's steps are finer than anything the network was trained to tell apart, while
+the run would take hours (and the grid's memory grows without bound)."""
+
+
 def check_num_inference_steps(num_inference_steps: object) -> int:
-    """Refuse anything but an integer number of network calls >= 1."""
+    """Refuse anything but an integer number of network calls in [1, MAX_INFERENCE_STEPS]."""
     if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int):
         raise A2SBInputError(
             f"num_inference_steps={num_inference_steps!r} must be an integer >= 1 "
             "(the number of network calls; 49 reproduces the released sampler)"
         )
-    if num_inference_steps < 1:
+    if not 1 <= num_inference_steps <= MAX_INFERENCE_STEPS:
         raise A2SBInputError(
-            f"num_inference_steps={num_inference_steps} must be at least 1 "
+            f"num_inference_steps={num_inference_steps} must lie in [1, {MAX_INFERENCE_STEPS}] "
             "(the number of network calls; 49 reproduces the released sampler)"
         )
     return num_inference_steps
