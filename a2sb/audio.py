@@ -54,7 +54,7 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     except UNREADABLE_AUDIO_ERRORS as error:
         raise unreadable_audio_error(path, error) from error
     waveform = np.ascontiguousarray(samples.T)
-    check_waveform(waveform, name=str(path))
+    check_waveform(waveform, str(path), int(sampling_rate))
     return waveform, int(sampling_rate)
 
 
@@ -83,12 +83,20 @@ def unreadable_audio_error(path: Path, error: Exception) -> A2SBInputError:
     )
 
 
-def check_waveform(waveform: np.ndarray, name: str = "the audio") -> None:
+def check_waveform(
+    waveform: np.ndarray,
+    name: str = "the audio",
+    sampling_rate: int | None = None,
+    first_sample: int = 0,
+) -> None:
     """Refuse a waveform with no samples or with NaN/Inf values.
 
     Args:
         waveform: `[channels, samples]`.
         name: how the message refers to the waveform (a file name, for instance).
+        sampling_rate: its rate, when known: the message then says where (in seconds) the
+            first NaN/Inf sample is.
+        first_sample: the index of `waveform`'s first sample in the whole (a block of a file).
     """
     if waveform.ndim != 2:
         raise A2SBInputError(
@@ -96,9 +104,14 @@ def check_waveform(waveform: np.ndarray, name: str = "the audio") -> None:
         )
     if waveform.shape[0] == 0 or waveform.shape[1] == 0:
         raise empty_audio_error(name)
-    if not np.isfinite(waveform).all():
+    finite = np.isfinite(waveform)
+    if not finite.all():
+        where = ""
+        if sampling_rate:
+            first_bad = first_sample + int(np.argmin(finite.all(axis=0)))
+            where = f" (the first at {first_bad / sampling_rate:.3f} s)"
         raise A2SBInputError(
-            f"{name} contains NaN or infinite samples; repair or re-export the file"
+            f"{name} contains NaN or infinite samples{where}; repair or re-export the file"
         )
 
 

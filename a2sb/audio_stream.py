@@ -200,9 +200,9 @@ class AudioReader:
                 raise self._truncation_error(frames_read, f"libsndfile: {error}") from error
             if len(frames) == 0:
                 break
-            frames_read += len(frames)
             block = np.ascontiguousarray(frames.T)
-            check_waveform(block, name=str(self.path))
+            check_waveform(block, str(self.path), self.input_rate, frames_read)
+            frames_read += len(frames)
             resampled = resampler.process(block)
             if resampled.shape[1]:
                 yield resampled
