@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from fakes import RecordingUNet
 from test_cli_restore import write_music
 
 from a2sb.cli import main
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
+from a2sb.schedulers import I2SBScheduler
 
 
 def edit_json(path: Path, edit) -> None:
@@ -43,16 +45,22 @@ def pickle_weights(folder: Path) -> None:
 DAMAGES = {
     "foreign class": (
         lambda f: edit_json(f / "model_index.json", set_entry("unet", ["os", "system"])),
-        r'model_index.json names \["os", "system"\] for the unet, which is not an a2sb class '
-        r"\(one of A2SBPartitionedModel, RoPEUNet2DModel\); fix the file",
+        r'model_index.json names \["os", "system"\] for the unet, which is neither an a2sb '
+        r"class \(one of A2SBPartitionedModel, RoPEUNet2DModel\) nor one of a module imported "
+        r"before loading; fix the file, or import the module that defines the class first",
     ),
     "missing class": (
         lambda f: edit_json(f / "model_index.json", set_entry("scheduler", ["a2sb", "Nope"])),
-        r"for the scheduler, which is not an a2sb class \(one of DBIMScheduler, I2SBScheduler\)",
+        r"for the scheduler, which is neither an a2sb class "
+        r"\(one of DBIMScheduler, I2SBScheduler\)",
     ),
     "not JSON": (
         lambda f: (f / "model_index.json").write_text("{not json"),
         r"model_index.json is not valid JSON \(Expecting property name.*\); download the model",
+    ),
+    "not a pair": (
+        lambda f: edit_json(f / "model_index.json", set_entry("unet", "RoPEUNet2DModel")),
+        r'gives "RoPEUNet2DModel" for the unet, not \[module, class\]',
     ),
     "a list": (
         lambda f: (f / "model_index.json").write_text("[1, 2]"),
@@ -108,6 +116,16 @@ def test_a_trusted_pickle_without_the_networks_tensors_is_refused(model_dir, tmp
     torch.save({"unrelated": torch.zeros(1)}, folder / "unet" / "diffusion_pytorch_model.bin")
     with pytest.raises(A2SBInputError, match=r"lack \d+ of the network's tensors \(conv_in"):
         A2SBPipeline.from_pretrained(folder, trust_checkpoint=True)
+
+
+def test_a_class_of_a_module_imported_before_loading_loads(tmp_path):
+    """A researcher's own network (here the tests' stand-in, imported above) loads as in
+    diffusers; the same entry naming a module nobody imported is refused."""
+    A2SBPipeline(RecordingUNet(), I2SBScheduler()).save_pretrained(tmp_path / "own")
+    assert isinstance(A2SBPipeline.from_pretrained(tmp_path / "own").unet, RecordingUNet)
+    edit_json(tmp_path / "own" / "model_index.json", set_entry("unet", ["not_imported", "Net"]))
+    with pytest.raises(A2SBInputError, match="nor one of a module imported before loading"):
+        A2SBPipeline.from_pretrained(tmp_path / "own")
 
 
 def test_truncated_weights_are_one_line(model_dir, tmp_path, capsys):

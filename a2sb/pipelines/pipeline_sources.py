@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import sys
 from pathlib import Path
 
 from a2sb.errors import A2SBInputError, first_line
@@ -90,34 +91,42 @@ def check_saved_folder(folder: Path, trust_checkpoint: bool = False) -> None:
 
 
 def _check_component_entry(index: Path, component: str, package: str, entry: object) -> None:
-    """Refuse an entry that is not `[module, class]` with an a2sb module and a class exported
-    by `package` (nothing named is imported to find out)."""
+    """Refuse an entry that is not `[module, class]` naming a class of `package`, or a model or
+    scheduler class of a module already imported (a researcher's own network, imported before
+    loading). Nothing named is imported to find out."""
     allowed = sorted(_component_classes(package))
-    valid = (
-        isinstance(entry, list)
-        and len(entry) == 2
-        and all(isinstance(part, str) for part in entry)
-        and (entry[0] == "a2sb" or entry[0].startswith("a2sb."))
-        and entry[1] in allowed
-    )
-    if not valid:
+    if not (
+        isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)
+    ):
         raise A2SBInputError(
-            f"{index} names {json.dumps(entry)} for the {component}, which is not an a2sb "
-            f"class (one of {', '.join(allowed)}); fix the file, or save the pipeline again "
-            "with save_pretrained"
+            f"{index} gives {json.dumps(entry)} for the {component}, not [module, class]; fix "
+            "the file, or save the pipeline again with save_pretrained"
         )
+    module_name, class_name = entry
+    if module_name == "a2sb" or module_name.startswith("a2sb."):
+        if class_name in allowed:
+            return
+    elif _is_component_class(sys.modules.get(module_name), class_name, package):
+        return
+    raise A2SBInputError(
+        f"{index} names {json.dumps(entry)} for the {component}, which is neither an a2sb class "
+        f"(one of {', '.join(allowed)}) nor one of a module imported before loading; fix the "
+        "file, or import the module that defines the class first"
+    )
 
 
 def _component_classes(package: str) -> set[str]:
+    module = importlib.import_module(package)
+    return {name for name in module.__all__ if _is_component_class(module, name, package)}
+
+
+def _is_component_class(module: object, class_name: str, package: str) -> bool:
+    """Whether `module` defines `class_name` as a diffusers model (unet) or scheduler class."""
     from diffusers import ModelMixin, SchedulerMixin
 
-    module = importlib.import_module(package)
     base = ModelMixin if package == COMPONENT_PACKAGES["unet"] else SchedulerMixin
-    return {
-        name
-        for name in module.__all__
-        if isinstance(cls := getattr(module, name), type) and issubclass(cls, base)
-    }
+    cls = getattr(module, class_name, None) if module is not None else None
+    return isinstance(cls, type) and issubclass(cls, base)
 
 
 def _check_weights(unet_folder: Path, trust_checkpoint: bool) -> None:
