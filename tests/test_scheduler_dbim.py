@@ -156,7 +156,7 @@ def test_step_without_degraded_samples_is_refused():
 
 
 def test_steps_below_1_are_refused():
-    with pytest.raises(A2SBInputError, match="at least 1"):
+    with pytest.raises(A2SBInputError, match=r"must lie in \[1, 1000\]"):
         DBIMScheduler().set_timesteps(0)
 
 
