@@ -93,11 +93,8 @@ def os_error_message(error: OSError) -> str:
 def free_bytes(path: str | os.PathLike) -> int | None:
     """The free space of the device that holds `path` (or its nearest existing folder); None
     if it cannot be read."""
-    folder = Path(path).absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
     try:
-        return shutil.disk_usage(folder).free
+        return shutil.disk_usage(nearest_existing_folder(path)).free
     except OSError:
         return None
 
@@ -112,7 +109,7 @@ def check_name_length(path: str | os.PathLike) -> None:
     """
     path = Path(path)
     longest = os.fsencode(partial_path(path).name + TEMPORARY_TAG)
-    limit = name_max(path.parent)
+    limit = name_max(nearest_existing_folder(path.parent))
     if len(longest) > limit:
         raise A2SBWriteError(
             f"cannot write {path}: its name is {len(os.fsencode(path.name))} bytes, and the "
@@ -121,12 +118,17 @@ def check_name_length(path: str | os.PathLike) -> None:
         )
 
 
-def name_max(folder: Path) -> int:
-    """The longest file name in bytes that the file system of `folder` (or of its nearest
-    existing parent) allows."""
-    folder = folder.absolute()
+def nearest_existing_folder(path: str | os.PathLike) -> Path:
+    """`path` itself if it exists, else its nearest existing parent (absolute): where a file
+    system can be asked about a path not created yet."""
+    folder = Path(path).absolute()
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
+    return folder
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name in bytes that the file system of an existing `folder` allows."""
     try:
         return os.pathconf(folder, "PC_NAME_MAX")
     except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no answer
