@@ -3,12 +3,15 @@ local folder, or a Hub repository id. (The release goes to `from_official_checkp
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import sys
 from pathlib import Path
+from types import ModuleType
 
+from diffusers import ModelMixin, SchedulerMixin
+
+from a2sb import models, schedulers
 from a2sb.errors import A2SBInputError, first_line
 from a2sb.notices import notice_once
 from a2sb.pipelines.bundled_model import (
@@ -56,8 +59,12 @@ def hub_load_error(source: str, error: OSError) -> A2SBInputError:
     )
 
 
-COMPONENT_PACKAGES = {"unet": "a2sb.models", "scheduler": "a2sb.schedulers"}
-"""Where the classes a saved pipeline's `model_index.json` may name for each component live."""
+COMPONENT_KINDS: dict[str, tuple[ModuleType, type]] = {
+    "unet": (models, ModelMixin),
+    "scheduler": (schedulers, SchedulerMixin),
+}
+"""For each component of a saved pipeline: the a2sb package whose classes `model_index.json`
+may name for it, and the diffusers base class every class named for it must have."""
 PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
 
 
@@ -85,16 +92,18 @@ def check_saved_folder(folder: Path, trust_checkpoint: bool = False) -> None:
             f"{index} holds a {type(entries).__name__}, not the JSON object of a saved pipeline; "
             "download the model again, or save the pipeline again with save_pretrained"
         )
-    for component, package in COMPONENT_PACKAGES.items():
-        _check_component_entry(index, component, package, entries.get(component))
+    for component, (package, base) in COMPONENT_KINDS.items():
+        _check_component_entry(index, component, package, base, entries.get(component))
     _check_weights(folder / "unet", trust_checkpoint)
 
 
-def _check_component_entry(index: Path, component: str, package: str, entry: object) -> None:
-    """Refuse an entry that is not `[module, class]` naming a class of `package`, or a model or
-    scheduler class of a module already imported (a researcher's own network, imported before
-    loading). Nothing named is imported to find out."""
-    allowed = sorted(_component_classes(package))
+def _check_component_entry(
+    index: Path, component: str, package: ModuleType, base: type, entry: object
+) -> None:
+    """Refuse an entry that is not `[module, class]` naming a `base` class of `package`, or of
+    a module already imported (a researcher's own network, imported before loading). Nothing
+    named is imported to find out."""
+    allowed = sorted(name for name in package.__all__ if _is_subclass(package, name, base))
     if not (
         isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)
     ):
@@ -106,7 +115,7 @@ def _check_component_entry(index: Path, component: str, package: str, entry: obj
     if module_name == "a2sb" or module_name.startswith("a2sb."):
         if class_name in allowed:
             return
-    elif _is_component_class(sys.modules.get(module_name), class_name, package):
+    elif _is_subclass(sys.modules.get(module_name), class_name, base):
         return
     raise A2SBInputError(
         f"{index} names {json.dumps(entry)} for the {component}, which is neither an a2sb class "
@@ -115,17 +124,9 @@ def _check_component_entry(index: Path, component: str, package: str, entry: obj
     )
 
 
-def _component_classes(package: str) -> set[str]:
-    module = importlib.import_module(package)
-    return {name for name in module.__all__ if _is_component_class(module, name, package)}
-
-
-def _is_component_class(module: object, class_name: str, package: str) -> bool:
-    """Whether `module` defines `class_name` as a diffusers model (unet) or scheduler class."""
-    from diffusers import ModelMixin, SchedulerMixin
-
-    base = ModelMixin if package == COMPONENT_PACKAGES["unet"] else SchedulerMixin
-    cls = getattr(module, class_name, None) if module is not None else None
+def _is_subclass(module: ModuleType | None, class_name: str, base: type) -> bool:
+    """Whether `module` (None: not imported) defines `class_name` as a subclass of `base`."""
+    cls = getattr(module, class_name, None)
     return isinstance(cls, type) and issubclass(cls, base)
 
 
