@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from a2sb.atomic_output import write_bytes_atomically
 from a2sb.audio import to_mono
 from a2sb.audio_stream import AudioReader
 from a2sb.errors import A2SBInputError
@@ -114,7 +115,6 @@ class PooledLevel:
         self._pool = -(-self._spectrum.total_frames // MAX_COLUMNS)  # frames per column
         columns = -(-self._spectrum.total_frames // self._pool)
         self._power_sum = torch.zeros(N_FFT // 2 + 1, columns, dtype=torch.float64)
-        self._frames_per_column = torch.zeros(columns, dtype=torch.float64)
 
     def add(self, block: np.ndarray) -> None:
         """Add the next samples: float `[channels, n]`, every block with the same channels."""
@@ -125,7 +125,10 @@ class PooledLevel:
         """The panel, once every sample is in: dB of the pooled magnitude, float
         `[n_fft / 2 + 1, columns]`, lowest frequency first."""
         self._accumulate(self._spectrum.finish())
-        power = self._power_sum / self._frames_per_column
+        columns = self._power_sum.shape[1]
+        frames_per_column = torch.full((columns,), self._pool, dtype=torch.float64)
+        frames_per_column[-1] = self._spectrum.total_frames - self._pool * (columns - 1)
+        power = self._power_sum / frames_per_column
         return (10 * torch.log10(power.clamp_min(1e-20))).numpy()
 
     def _accumulate(self, frames: torch.Tensor) -> None:
@@ -133,9 +136,6 @@ class PooledLevel:
         first = self._spectrum.frames_done - frames.shape[-1]
         columns = (first + torch.arange(frames.shape[-1])) // self._pool
         self._power_sum.index_add_(1, columns, frames[0].abs().square().double())
-        self._frames_per_column.index_add_(
-            0, columns, torch.ones(len(columns), dtype=torch.float64)
-        )
 
 
 def file_level(path: str | os.PathLike, sampling_rate: int | None = None) -> PooledLevel:
@@ -201,7 +201,8 @@ def save_restoration_picture(
 
     Both files are read in blocks (`file_level`), the input resampled to the result's rate so
     that both panels share one frequency axis; memory does not grow with their length. The
-    picture is written to a hidden partial file beside `path`, then renamed.
+    picture is written to a hidden partial file beside `path`, then renamed
+    (`write_bytes_atomically`).
 
     Args:
         path: the `.png` to write (e.g. `song.a2sb.png` beside `song.a2sb.wav`).
@@ -213,18 +214,12 @@ def save_restoration_picture(
 
     Raises:
         A2SBInputError: either file cannot be read.
+        A2SBWriteError: the picture cannot be written.
     """
     after = file_level(result_path)
     before = file_level(input_path, after.sampling_rate)
     figure = _figure([("before: input", before), (after_title, after)], cutoff_hz, gaps)
-    png = _palette_png(figure)
-    path = Path(path)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        partial.write_bytes(png)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_bytes_atomically(path, _palette_png(figure))
 
 
 def _mark(axis, cutoff_hz: float | None, gaps: Sequence[tuple[float, float]]) -> None:
