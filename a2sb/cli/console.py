@@ -27,8 +27,8 @@ def printable(line: str) -> str:
     """`line` as one line that any terminal prints: a name's bytes that are not UTF-8 as `\\xe9`,
     control characters as `\\n`, `\\t`, `\\x1b`; everything else as it is.
 
-    Every message a2sb prints goes through here, so that a file name cannot split a message
-    into two lines, or make printing it fail.
+    The command line's messages and result lines go through here, so that a file name cannot
+    split one into two lines, or make printing it fail.
     """
     if line.isprintable():
         return line

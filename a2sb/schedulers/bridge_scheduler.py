@@ -119,7 +119,8 @@ def check_num_inference_steps(num_inference_steps: object) -> int:
     """Refuse anything but an integer number of network calls in [1, MAX_INFERENCE_STEPS]."""
     if isinstance(num_inference_steps, bool) or not isinstance(num_inference_steps, int):
         raise A2SBInputError(
-            f"num_inference_steps={num_inference_steps!r} must be an integer >= 1 "
+            f"num_inference_steps={num_inference_steps!r} must be an integer in "
+            f"[1, {MAX_INFERENCE_STEPS}] "
             "(the number of network calls; 49 reproduces the released sampler)"
         )
     if not 1 <= num_inference_steps <= MAX_INFERENCE_STEPS:
