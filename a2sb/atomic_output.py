@@ -1,25 +1,31 @@
 """Writing results so that a fault never leaves half of one under its final name.
 
-A result is written to a hidden partial file (or folder) beside it, `.song.a2sb.partial.wav`
-for `song.a2sb.wav`, and renamed onto its final name once complete: a full disk, a kill or a
-Ctrl-C leaves either the previous version or nothing, never a truncated file. A failure to
-write is raised as `A2SBWriteError`, one line naming the file, the cause and the fix; removing
-the partial file on the way out never raises (on a read-only file system it cannot be removed,
-and there is nothing to remove).
+A result is written to a hidden partial file (or folder) beside it,
+`.song.a2sb.partial-1f3a9c0e.wav` for `song.a2sb.wav`, and renamed onto its final name once
+complete: a full disk, a kill or a Ctrl-C leaves either the previous version or nothing, never
+a truncated file. Each writer's partial file has its own random tag, so two runs writing the
+same result at once never write into one file; the rename can be told not to replace a file
+that appeared meanwhile (`publish`). A failure to write is raised as `A2SBWriteError`, one line
+naming the file, the cause and the fix; removing the partial file on the way out never raises
+(on a read-only file system it cannot be removed, and there is nothing to remove).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from a2sb.errors import A2SBWriteError
+from a2sb.errors import A2SBOutputExistsError, A2SBWriteError
 
 PARTIAL_TAG = ".partial"
+
+OWN_TAG_HEX_DIGITS = 8
+"""Random hex digits that make a writer's partial file its own (`own_partial_path`)."""
 
 TEMPORARY_TAG = ".float32"
 """Appended to the partial name for a temporary kept beside it until the result is complete
@@ -51,12 +57,76 @@ _WRITE_FAULTS = {  # errno → (the cause, the fix)
     errno.ENOTDIR: ("a part of the path is a file, not a folder", "choose another folder"),
 }
 
+_FOLDER_GONE = (
+    "its folder was removed while it was being written",
+    "leave the output folder in place, and run again",
+)
+"""What a write that fails with ENOENT means: the partial file's folder existed when the
+writing began (it is created first)."""
 
-def partial_path(path: str | os.PathLike) -> Path:
+
+def partial_path(path: str | os.PathLike, tag: str = "") -> Path:
     """The hidden partial name a result is written under: `out/song.wav` → `out/.song.partial.wav`,
-    `checkpoints/step-00000100` → `checkpoints/.step-00000100.partial`."""
+    `checkpoints/step-00000100` → `checkpoints/.step-00000100.partial`; with a `tag`,
+    `out/.song.partial-TAG.wav`. A training checkpoint's name has no tag: every rank writes into
+    the same partial folder."""
     path = Path(path)
-    return path.with_name(f".{path.stem}{PARTIAL_TAG}{path.suffix}")
+    tag = f"-{tag}" if tag else ""
+    return path.with_name(f".{path.stem}{PARTIAL_TAG}{tag}{path.suffix}")
+
+
+def own_partial_path(path: str | os.PathLike) -> Path:
+    """A partial name for `path` that no other writer uses: `out/.song.partial-1f3a9c0e.wav`
+    (a random tag), so that two runs writing the same result at once never share a file."""
+    return partial_path(path, secrets.token_hex(OWN_TAG_HEX_DIGITS // 2))
+
+
+def publish(partial: Path, path: Path, replace: bool = True) -> None:
+    """Rename the complete `partial` onto `path`. With `replace=False`, a file that appeared
+    under `path` meanwhile is kept, and `partial` is removed.
+
+    The no-replace rename is a hard link, which fails if the name is taken, then the removal
+    of the partial name; where the file system has no hard links (FAT, some network shares),
+    the name is checked just before the rename instead, which leaves a moment for a race.
+
+    Raises:
+        A2SBOutputExistsError: `replace=False` and `path` exists.
+        OSError: the rename failed (the caller reports it as a failed write).
+    """
+    if replace:
+        os.replace(partial, path)
+        return
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        remove_quietly(partial)
+        raise _taken_error(path) from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+        if path.exists():
+            remove_quietly(partial)
+            raise _taken_error(path) from None
+        os.replace(partial, path)
+        return
+    remove_quietly(partial)
+
+
+def refuse_existing(path: str | os.PathLike) -> None:
+    """Refuse to start a result whose name is taken, when replacing was not asked for.
+
+    Raises:
+        A2SBOutputExistsError: `path` exists.
+    """
+    if os.path.lexists(path):
+        raise A2SBOutputExistsError(f"{path} exists; pass overwrite=True to replace it")
+
+
+def _taken_error(path: Path) -> A2SBOutputExistsError:
+    return A2SBOutputExistsError(
+        f"{path} was written by another run while this one ran (that result is kept, this "
+        "one dropped); pass overwrite=True to replace it"
+    )
 
 
 def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
@@ -69,6 +139,8 @@ def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
     """
     if isinstance(error, OSError) and error.errno in _WRITE_FAULTS:
         cause, fix = _WRITE_FAULTS[error.errno]
+    elif isinstance(error, OSError) and error.errno == errno.ENOENT:
+        cause, fix = _FOLDER_GONE
     elif (free := free_bytes(path)) is not None and free < FULL_DEVICE_BYTES:
         cause, fix = _WRITE_FAULTS[errno.ENOSPC]
         cause = f"{cause} ({free // 1024} KiB free)"
@@ -108,7 +180,7 @@ def check_name_length(path: str | os.PathLike) -> None:
         A2SBWriteError: the name is too long; the message gives its length and the limit.
     """
     path = Path(path)
-    longest = os.fsencode(partial_path(path).name + TEMPORARY_TAG)
+    longest = os.fsencode(partial_path(path, "0" * OWN_TAG_HEX_DIGITS).name + TEMPORARY_TAG)
     limit = name_max(nearest_existing_folder(path.parent))
     if len(longest) > limit:
         raise A2SBWriteError(
@@ -145,7 +217,7 @@ def check_writable(path: str | os.PathLike) -> None:
     """
     path = Path(path)
     check_name_length(path)
-    partial = partial_path(path)
+    partial = own_partial_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial.touch()
@@ -164,7 +236,7 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes | memoryview) ->
         A2SBWriteError: the file could not be written; the message says why and what to do.
     """
     path = Path(path)
-    partial = partial_path(path)
+    partial = own_partial_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as handle:

@@ -27,7 +27,8 @@ import soxr
 
 from a2sb.atomic_output import (
     TEMPORARY_TAG,
-    partial_path,
+    own_partial_path,
+    publish,
     remove_quietly,
     write_failure_message,
 )
@@ -257,8 +258,10 @@ class StreamedAudioWriter:
         channels: int,
         bit_depth: BitDepth,
         clip_mode: ClipMode,
+        replace: bool = True,
     ):
         self.path = path
+        self.replace = replace
         self.sampling_rate = sampling_rate
         self.channels = channels
         self.bit_depth = bit_depth
@@ -270,7 +273,7 @@ class StreamedAudioWriter:
         self._fit = "none" if bit_depth == "32f" else clip_mode
         self._peak = 0.0
         self._clipped = 0
-        self.partial = partial_path(path)
+        self.partial = own_partial_path(path)
         self.temporary = self.partial.with_name(self.partial.name + TEMPORARY_TAG)
         self._output: _ErrorKeepingFile | None = None
         self._sound: soundfile.SoundFile | None = None
@@ -324,7 +327,7 @@ class StreamedAudioWriter:
             self._sound.close()  # libsndfile writes the header's sizes now
             self._raise_kept_error()
             self._output.sync_and_close()
-            os.replace(self.partial, self.path)
+            publish(self.partial, self.path, self.replace)
         if self._fit == "clamp" and self._peak > 1.0:
             log_clamped(str(self.path), self._peak, self._clipped, self.bit_depth)
 
@@ -377,6 +380,8 @@ class StreamedAudioWriter:
         """Turn a failed write into `A2SBWriteError` (the partial is removed by `abandon`)."""
         try:
             yield
+        except A2SBWriteError:
+            raise  # already one line (a result that may not replace a file there)
         except (OSError, soundfile.LibsndfileError, AssertionError) as error:
             # soundfile asserts when libsndfile writes short; the OSError kept says why
             cause = self._output.error if self._output and self._output.error else error
@@ -425,12 +430,14 @@ def streamed_output(
     channels: int,
     bit_depth: BitDepth = "16",
     clip_mode: ClipMode = "rescale",
+    replace: bool = True,
 ) -> Iterator[StreamedAudioWriter]:
     """Write a wav or flac file block by block, atomically: the same file as `save_audio`.
 
-    Blocks go to the hidden partial file of `path` (`a2sb.atomic_output.partial_path`), which is
-    renamed onto `path` when the `with` block ends; if it raises (anything, Ctrl-C included),
-    the partial file is removed and the exception goes on. The peak of the whole output is
+    Blocks go to a hidden partial file of `path` of this writer's own
+    (`a2sb.atomic_output.own_partial_path`), which is renamed onto `path` when the `with` block
+    ends; if it raises (anything, Ctrl-C included), the partial file is removed and the
+    exception goes on. The peak of the whole output is
     known only at the end, so the clip modes of integer formats work thus: "error" raises as
     soon as a block peaks above full scale; "clamp" clips each block and logs the count at the
     end; "rescale" keeps the samples as raw float32 in a hidden temporary beside the partial
@@ -443,6 +450,8 @@ def streamed_output(
         channels: channels of every block.
         bit_depth: "16" or "24" (integer PCM), or "32f" (float, wav only).
         clip_mode: "rescale", "clamp" or "error" (`a2sb.full_scale`).
+        replace: whether the finished file replaces a file that is under `path` by then
+            (False keeps that file and raises `A2SBOutputExistsError`).
 
     Yields:
         The writer: `writer.write(block)` appends float `[channels, n]`.
@@ -452,8 +461,9 @@ def streamed_output(
             `clip_mode="error"` with audio above full scale.
         A2SBWriteError: the file could not be written (full disk, read-only or forbidden
             folder, path too long).
+        A2SBOutputExistsError: `replace=False`, and a file appeared under `path` meanwhile.
     """
-    writer = StreamedAudioWriter(Path(path), sampling_rate, channels, bit_depth, clip_mode)
+    writer = StreamedAudioWriter(Path(path), sampling_rate, channels, bit_depth, clip_mode, replace)
     try:
         yield writer
         writer.close()

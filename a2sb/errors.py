@@ -15,6 +15,12 @@ class A2SBWriteError(OSError):
     name. An `OSError`, so that code catching the file system's own errors still catches it."""
 
 
+class A2SBOutputExistsError(A2SBWriteError):
+    """A result was not kept because its name was taken while it was being made (another run
+    wrote the same output meanwhile) and replacing was not asked for: the file there is
+    complete, and it is not this run's."""
+
+
 def first_line(error: BaseException) -> str:
     """The first line of an error's message, for a one-line report; the error's type name when
     the message is empty."""

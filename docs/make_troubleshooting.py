@@ -1,8 +1,9 @@
-"""Collect every `A2SBInputError` message of a2sb/ into docs/troubleshooting.md.
+"""Collect every message of a2sb/'s one-line errors into docs/troubleshooting.md.
 
 `python docs/make_troubleshooting.py` rewrites the part of the page between the two marker
 comments: one table per area, each message split at its first "; " into what is wrong and
-what to do. Values only known at run time appear as `⟨name⟩`. `--check` exits with 1 if the
+what to do. The causes and fixes of a failed write are the (cause, fix) pairs of
+a2sb/atomic_output.py (`WRITE_FAULT_TABLES`), shown as `cannot write ⟨path⟩: CAUSE`. Values only known at run time appear as `⟨name⟩`. `--check` exits with 1 if the
 page is out of date (tests/test_docs.py runs it).
 """
 
@@ -38,6 +39,7 @@ AREAS = [  # (title, path prefixes below a2sb/)
         ),
     ),
     ("Representations and schedulers", ("representations/", "schedulers/")),
+    ("Writing results", ("atomic_output.py",)),
     ("Training", ("training/",)),
     ("Evaluation", ("evaluation/",)),
 ]
@@ -66,17 +68,35 @@ def rendered(node: ast.expr) -> str | None:
     return None
 
 
-INPUT_ERRORS = ("A2SBInputError", "TooShortToDetect")
-"""`A2SBInputError` and its subclasses."""
+LISTED_ERRORS = ("A2SBInputError", "TooShortToDetect", "A2SBWriteError", "A2SBOutputExistsError")
+"""The one-line errors whose messages the page lists (with their subclasses)."""
+
+WRITE_FAULT_TABLES = ("_WRITE_FAULTS", "_FOLDER_GONE")
+"""Module-level names of a2sb/atomic_output.py holding (cause, fix) pairs of failed writes."""
 
 
 def messages(path: Path) -> list[str]:
-    """The literal messages of `A2SBInputError(...)` calls in one file, in order."""
+    """The literal messages of the listed errors' calls in one file, in order, then its write
+    faults."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
-        is_error = isinstance(node, ast.Call) and getattr(node.func, "id", "") in INPUT_ERRORS
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        is_error = isinstance(node, ast.Call) and getattr(node.func, "id", "") in LISTED_ERRORS
         if is_error and node.args and (text := rendered(node.args[0])) is not None:
             found.append(" ".join(text.split()))
+    return found + write_faults(tree)
+
+
+def write_faults(tree: ast.Module) -> list[str]:
+    """`cannot write ⟨path⟩: CAUSE; FIX` for each pair in the `WRITE_FAULT_TABLES` of a module."""
+    found = []
+    for node in tree.body:
+        names = [getattr(target, "id", "") for target in getattr(node, "targets", [])]
+        if not set(names) & set(WRITE_FAULT_TABLES):
+            continue
+        pairs = node.value.values if isinstance(node.value, ast.Dict) else [node.value]
+        for cause, fix in (ast.literal_eval(pair) for pair in pairs):
+            found.append(f"cannot write ⟨path⟩: {cause}; {fix}")
     return found
 
 
@@ -84,7 +104,7 @@ def area_of(relative: str) -> str:
     for title, prefixes in AREAS:
         if relative.startswith(prefixes):
             return title
-    raise SystemExit(f"a2sb/{relative} raises A2SBInputError but is in no area; add it to AREAS")
+    raise SystemExit(f"a2sb/{relative} raises a listed error but is in no area; add it to AREAS")
 
 
 def table_row(message: str) -> str:

@@ -5,6 +5,7 @@ nothing left under a final name when a write fails."""
 import errno
 import logging
 import os
+import re
 import tracemalloc
 
 import numpy as np
@@ -273,7 +274,8 @@ def test_the_file_appears_only_when_complete(tmp_path):
     with streamed_output(path, 44100, 2, bit_depth="24", clip_mode="clamp") as writer:
         writer.write(QUIET[:, :20000])
         assert not path.exists()
-        assert os.listdir(path.parent) == [".song.partial.wav"]
+        assert os.listdir(path.parent) == [writer.partial.name]
+        assert re.fullmatch(r"\.song\.partial-[0-9a-f]{8}\.wav", writer.partial.name)
         writer.write(QUIET[:, 20000:])
     assert os.listdir(path.parent) == ["song.wav"]
 

@@ -101,10 +101,10 @@ def test_an_output_name_too_long_to_look_up_is_one_line(tmp_path, capsys):
 
 
 def test_the_longest_name_counts_the_temporary_written_beside_the_result(tmp_path):
-    # ".NAME.partial.wav.float32" is 17 bytes longer than "NAME.wav"
-    check_name_length(tmp_path / f"{'a' * (DEFAULT_NAME_MAX - 21)}.wav")
+    # ".NAME.partial-1f3a9c0e.wav.float32" is 26 bytes longer than "NAME.wav"
+    check_name_length(tmp_path / f"{'a' * (DEFAULT_NAME_MAX - 30)}.wav")
     with pytest.raises(A2SBWriteError, match="needs 256, over the 255"):
-        check_name_length(tmp_path / f"{'a' * (DEFAULT_NAME_MAX - 20)}.wav")
+        check_name_length(tmp_path / f"{'a' * (DEFAULT_NAME_MAX - 29)}.wav")
 
 
 def test_a_folder_that_links_to_itself_is_searched_once(tmp_path, model_dir, capsys):

@@ -36,7 +36,7 @@ from a2sb.cli.model_choice import load_pipeline
 from a2sb.cli.restore_settings import MODEL_SAMPLING_RATE, RestoreSettings, settings_from_args
 from a2sb.cli.summary import RestoreOutcome, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
-from a2sb.errors import A2SBInputError, A2SBWriteError
+from a2sb.errors import A2SBInputError, A2SBOutputExistsError, A2SBWriteError
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
 from a2sb.pipelines.bandwidth_cutoff import file_cutoff
 from a2sb.schedulers.samplers import describe_sampler, with_sampler
@@ -213,10 +213,13 @@ def restore_one_file(
             output_path,
             bit_depth=settings.bit_depth,
             clip_mode=settings.clip_mode,
+            overwrite=settings.overwrite,
             **arguments,
         )
         if settings.spectrogram:
             save_picture(job, output, settings)
+    except A2SBOutputExistsError as error:  # another run wrote this output meanwhile
+        return RestoreOutcome(str(job.input_path), str(output_path), "skipped", in_cli_words(error))
     except Exception as error:  # any failure is this file's result; the batch goes on
         reason = failure_reason(error, settings)  # said once, in the summary
         return RestoreOutcome(str(job.input_path), str(output_path), "failed", reason)
@@ -245,9 +248,11 @@ def failed_result(job: RestoreJob, error: A2SBInputError) -> RestoreOutcome:
     return RestoreOutcome(str(job.input_path), str(job.output_path), "failed", in_cli_words(error))
 
 
-def in_cli_words(error: A2SBInputError) -> str:
-    """A library refusal in the command line's words: `--cutoff HZ` where it says `cutoff_hz`."""
-    return str(error).replace("(cutoff_hz)", "(--cutoff HZ)")
+def in_cli_words(error: A2SBInputError | A2SBWriteError) -> str:
+    """A library refusal in the command line's words: `--cutoff HZ` where it says `cutoff_hz`,
+    `--overwrite` where it says `overwrite=True`."""
+    message = str(error).replace("(cutoff_hz)", "(--cutoff HZ)")
+    return message.replace("overwrite=True", "--overwrite")
 
 
 def skipped_result(job: RestoreJob) -> RestoreOutcome:

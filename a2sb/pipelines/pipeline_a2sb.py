@@ -18,7 +18,7 @@ from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 
 from a2sb import audio_stream
-from a2sb.atomic_output import check_writable
+from a2sb.atomic_output import check_writable, refuse_existing
 from a2sb.audio import BitDepth, ensure_not_input
 from a2sb.audio_stream import AudioReader
 from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill
@@ -245,14 +245,16 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         share_noise_across_channels: bool = True,
         output_sampling_rate: int | None = None,
         fill: Fill | None = None,
+        overwrite: bool = True,
     ) -> A2SBPipelineOutput:
         """Restore an audio file of any length, streamed, and write the result (never over the
         input).
 
         The file is read, restored and written block by block (SPEC §12), so memory does not
         grow with its duration; the result is `__call__`'s on the whole file, for the same
-        `generator` seed. The output goes to a hidden `.<name>.partial.<ext>` beside it, renamed
-        once complete; whether it can be written is checked first. A fault, a file that cannot
+        `generator` seed. The output goes to a hidden `.<name>.partial-<tag>.<ext>` beside it (a
+        random tag: two runs writing the same output never share it), renamed once complete;
+        whether it can be written is checked first. A fault, a file that cannot
         be read to the end, or an interruption leaves no file under `output_path` (and no
         partial file). Progress is shown in seconds of audio.
 
@@ -274,6 +276,9 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             share_noise_across_channels: as for `__call__`.
             output_sampling_rate: as for `__call__` (None: 44.1 kHz).
             fill: as for `__call__`.
+            overwrite: whether the result replaces a file under `output_path`. False refuses
+                an output that exists, and keeps one that appears while restoring (another
+                run's), dropping this result.
 
         Returns:
             `A2SBPipelineOutput` with `audios=None` (the audio is in the file), the output's
@@ -282,9 +287,13 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         Raises:
             A2SBInputError: bad arguments, or an input that cannot be read (to the end).
             A2SBWriteError: the output cannot be written (full disk, read-only or forbidden
-                folder, path too long); the message names the cause and the fix.
+                folder, path too long, a folder removed while writing); the message names the
+                cause and the fix.
+            A2SBOutputExistsError: `overwrite=False` and the output exists, or appeared.
         """
         ensure_not_input(output_path, [input_path])
+        if not overwrite:
+            refuse_existing(output_path)
         num_inference_steps, window_schedule = self._checked_call(
             task,
             cutoff_hz,
@@ -330,7 +339,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             restore_file_stream(
                 self._bridge_parts(),
                 reader,
-                StreamedOutput(output_path, output_rate, bit_depth, clip_mode),
+                StreamedOutput(output_path, output_rate, bit_depth, clip_mode, overwrite),
                 region,
                 plan,
                 noise,

@@ -179,6 +179,8 @@ class StreamedOutput:
     sampling_rate: int
     bit_depth: BitDepth = "16"
     clip_mode: ClipMode = "rescale"
+    replace: bool = True
+    """Whether the result replaces a file that is under `path` when it is complete."""
 
 
 def restore_file_stream(
@@ -196,7 +198,7 @@ def restore_file_stream(
     Args:
         parts: the pipeline's representation, fill, sampler and network.
         reader: the input, read at the representation's rate.
-        output: the result's path, rate, bit depth and clip mode.
+        output: the result's path, rate, bit depth, clip mode and whether it may replace a file.
         region: what is missing.
         plan: the loop's settings (one item).
         noise: the keyed noise of the restoration.
@@ -207,7 +209,12 @@ def restore_file_stream(
     output_samples = round(reader.input_samples * output.sampling_rate / reader.input_rate)
     resampler = StreamResampler(model_rate, output.sampling_rate, channels, output_samples)
     writing = streamed_output(
-        output.path, output.sampling_rate, channels, output.bit_depth, output.clip_mode
+        output.path,
+        output.sampling_rate,
+        channels,
+        output.bit_depth,
+        output.clip_mode,
+        output.replace,
     )
     with writing as writer, AudioProgress(reader.samples / model_rate, **progress_options) as bar:
 
