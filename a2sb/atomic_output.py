@@ -61,8 +61,8 @@ _FOLDER_GONE = (
     "its folder was removed while it was being written",
     "leave the output folder in place, and run again",
 )
-"""What a write that fails with ENOENT means: the partial file's folder existed when the
-writing began (it is created first)."""
+"""What a write that fails with ENOENT means when the result's folder is gone: it existed when
+the writing began (it is created first)."""
 
 
 def partial_path(path: str | os.PathLike, tag: str = "") -> Path:
@@ -133,15 +133,18 @@ def write_failure_message(path: str | os.PathLike, error: BaseException) -> str:
     """`cannot write PATH: CAUSE; FIX`.
 
     The cause is read from the error's errno when it has one. Savers that lose the errno
-    (torch: `RuntimeError: ... unexpected pos`) are told apart by the free space left: a
-    device with less than `FULL_DEVICE_BYTES` free is reported as full. Call this before
+    (torch: `RuntimeError: ... unexpected pos`) are told apart by the free space left: for
+    them, a device with less than `FULL_DEVICE_BYTES` free is reported as full. Call this before
     removing the partial file, while the space it took is still taken.
     """
-    if isinstance(error, OSError) and error.errno in _WRITE_FAULTS:
-        cause, fix = _WRITE_FAULTS[error.errno]
-    elif isinstance(error, OSError) and error.errno == errno.ENOENT:
+    error_number = error.errno if isinstance(error, OSError) else None
+    if error_number in _WRITE_FAULTS:
+        cause, fix = _WRITE_FAULTS[error_number]
+    elif error_number == errno.ENOENT and folder_gone(path):
         cause, fix = _FOLDER_GONE
-    elif (free := free_bytes(path)) is not None and free < FULL_DEVICE_BYTES:
+    elif (
+        error_number is None and (free := free_bytes(path)) is not None and free < FULL_DEVICE_BYTES
+    ):
         cause, fix = _WRITE_FAULTS[errno.ENOSPC]
         cause = f"{cause} ({free // 1024} KiB free)"
     elif isinstance(error, OSError) and error.strerror:
@@ -160,6 +163,12 @@ def os_error_message(error: OSError) -> str:
         error.errno, (error.strerror or type(error).__name__, "check the path and its folders")
     )
     return f"{error.filename}: {cause}; {fix}" if error.filename else f"{cause}; {fix}"
+
+
+def folder_gone(path: str | os.PathLike) -> bool:
+    """Whether the folder of `path` no longer exists (a folder that exists yet answers ENOENT to
+    a new file is a special one, such as /proc)."""
+    return not Path(path).absolute().parent.is_dir()
 
 
 def free_bytes(path: str | os.PathLike) -> int | None:

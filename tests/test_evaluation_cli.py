@@ -114,13 +114,19 @@ def test_a_model_without_steps_samples_with_its_own_default(data_folder, tmp_pat
             ["--model", "someone/not-a-model", "--steps", "2"],
             "cannot load someone/not-a-model from the Hugging Face Hub",
         ),
-        (["--limit", "0"], "--limit 0 must be at least 1"),
+        (["--limit", "0"], "--limit 0 is below 1; give 1 or more"),
+        (["--steps", "1000000000"], "--steps 1000000000 is above 1000; give 1000 or less"),
+        (["--seed", str(2**64)], f"--seed {2**64} is above {2**64 - 1}; give"),
+        (["--seed", "-1"], "--seed -1 is below 0; give 0 or more"),
+        (["--window-batch-size", "0"], "--window-batch-size 0 is below 1; give 1 or more"),
+        (["--output", "."], r"--output \. is a folder; give the path of a \.json results file"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(data_folder, tmp_path, capsys, arguments, message):
     argv = ["evaluate", "--model", "baseline:sbr", "--data", str(data_folder), "--task", "bwe"]
-    argv += ["--output", str(tmp_path / "r.json"), *arguments]
-    assert main(argv) == 2
+    if "--output" not in arguments:
+        argv += ["--output", str(tmp_path / "r.json")]
+    assert main([*argv, *arguments]) == 2
     error = capsys.readouterr().err
     assert error.startswith("a2sb: ")
     assert error.count("\n") == 1

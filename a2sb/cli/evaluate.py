@@ -10,9 +10,10 @@ per-file result in the JSON file, which a rerun resumes.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from a2sb.cli.option_values import DEVICES, DTYPES
+from a2sb.cli.option_values import DEVICES, DTYPES, MAX_SEED, check_at_least, check_within
 from a2sb.errors import A2SBInputError
 from a2sb.tasks import TASK_NAMES
 
@@ -181,6 +182,19 @@ def conditions_for(task: Task, cutoffs: str | None, gaps: str | None) -> list[Co
     return conditions
 
 
+def check_counts(args: argparse.Namespace) -> None:
+    """Refuse counts out of range before any file is read: `--limit`, `--steps`, `--seed` and
+    `--window-batch-size`."""
+    from a2sb.schedulers.bridge_scheduler import MAX_INFERENCE_STEPS
+
+    if args.limit is not None:
+        check_at_least("--limit", args.limit, 1)
+    if args.steps is not None:
+        check_within("--steps", args.steps, 1, MAX_INFERENCE_STEPS)
+    check_within("--seed", args.seed, 0, MAX_SEED)
+    check_at_least("--window-batch-size", args.window_batch_size, 1)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate, print the table, and return 0."""
     from a2sb.cli.devices import process_device, resolve_device_kind
@@ -188,8 +202,11 @@ def run(args: argparse.Namespace) -> int:
 
     task = parse_task(args.task)
     conditions = conditions_for(task, args.cutoffs, args.gaps)
-    if args.limit is not None and args.limit < 1:
-        raise A2SBInputError(f"--limit {args.limit} must be at least 1")
+    check_counts(args)
+    if Path(args.output).is_dir():
+        raise A2SBInputError(
+            f"--output {args.output} is a folder; give the path of a .json results file"
+        )
     find_evaluation_files(args.data)
     device = str(process_device(resolve_device_kind(args.device), local_process_index=0))
     restorer = load_restorer(

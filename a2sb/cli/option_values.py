@@ -73,6 +73,23 @@ def parse_cutoff(text: str) -> float | None:
     return float(number) * (1000 if kilo else 1)
 
 
+MAX_SEED = 2**64 - 1
+"""The largest seed a torch generator takes."""
+
+
+def check_at_least(option: str, value: int, minimum: int) -> None:
+    """Refuse an option's count below `minimum` (`--window-batch-size 0`)."""
+    if value < minimum:
+        raise A2SBInputError(f"{option} {value} is below {minimum}; give {minimum} or more")
+
+
+def check_within(option: str, value: int, minimum: int, maximum: int) -> None:
+    """Refuse an option's integer outside [`minimum`, `maximum`] (`--seed -1`, `--steps 10**9`)."""
+    check_at_least(option, value, minimum)
+    if value > maximum:
+        raise A2SBInputError(f"{option} {value} is above {maximum}; give {maximum} or less")
+
+
 DEVICES = ("auto", "cuda", "mps", "cpu")
 """What `--device` accepts; "auto" takes this process's GPU, else MPS, else the CPU
 (`a2sb.cli.devices.resolve_device_kind`)."""

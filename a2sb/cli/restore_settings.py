@@ -11,7 +11,7 @@ import torch
 from a2sb.audio import BitDepth
 from a2sb.cli.inputs import output_format_of
 from a2sb.cli.model_choice import ModelChoice, check_model_source
-from a2sb.cli.option_values import parse_cutoff, parse_gap
+from a2sb.cli.option_values import MAX_SEED, check_at_least, check_within, parse_cutoff, parse_gap
 from a2sb.errors import A2SBInputError
 from a2sb.full_scale import ClipMode
 from a2sb.pipelines import A2SBPipeline
@@ -141,16 +141,16 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
     A2SBPipeline.check_inputs(task, cutoff_hz, gaps, MODEL_SAMPLING_RATE, names=CLI_NAMES)
     gaps = sorted(gaps)
     if args.steps is not None:
-        _check_within("--steps", args.steps, 1, MAX_INFERENCE_STEPS)
+        check_within("--steps", args.steps, 1, MAX_INFERENCE_STEPS)
     if args.eta is not None:
         if args.sampler == "i2sb":
             raise A2SBInputError(
                 "--eta is an option of the dbim sampler; pass --sampler dbim, or drop --eta"
             )
         check_eta(args.eta)
-    _check_at_least("--window-batch-size", args.window_batch_size, 1)
+    check_at_least("--window-batch-size", args.window_batch_size, 1)
     if args.seed is not None:
-        _check_within("--seed", args.seed, 0, MAX_SEED)
+        check_within("--seed", args.seed, 0, MAX_SEED)
     if args.model is not None:
         check_model_source(args.model)
     output_format = output_format_of(args.output_dir, args.output_format)
@@ -190,18 +190,3 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
         ),
         quiet=args.quiet,
     )
-
-
-MAX_SEED = 2**64 - 1
-"""The largest seed a torch generator takes."""
-
-
-def _check_at_least(option: str, value: int, minimum: int) -> None:
-    if value < minimum:
-        raise A2SBInputError(f"{option} {value} is below {minimum}; give {minimum} or more")
-
-
-def _check_within(option: str, value: int, minimum: int, maximum: int) -> None:
-    _check_at_least(option, value, minimum)
-    if value > maximum:
-        raise A2SBInputError(f"{option} {value} is above {maximum}; give {maximum} or less")
