@@ -1,4 +1,7 @@
-"""Audio files read and written in blocks, for files too long to hold in memory (SPEC §12).
+"""Audio files read and written in blocks, for files too long to hold in memory.
+
+They are the first and last stages of a streamed restoration (docs/concepts.md, "Streaming: any
+length in bounded memory").
 
 `AudioReader` reads a file block by block and resamples it on the way (`StreamResampler`,
 soxr's stream resampler): the blocks, put end to end, are `resample(*load_audio(path), rate)`

@@ -4,9 +4,10 @@ A mask M has the spectrogram's shape with one channel, `[batch, 1, freq, frames]
 1 = missing and 0 = kept; it broadcasts over the representation's channels.
 
 The missing region of x1 is filled with noise (the paper's fill, eq. 8) or with a cheap
-estimate from the known content plus a little noise (the prior fill, SPEC §13): spectral band
-replication above a cutoff, the neighbours of a gap cross-faded across it. The evaluation
-baselines `baseline:sbr` and `baseline:crossfade` are that estimate, decoded.
+estimate from the known content plus a little noise (the prior fill, docs/concepts.md, "The
+prior fill"): spectral band replication above a cutoff, the neighbours of a gap cross-faded
+across it. The evaluation baselines `baseline:sbr` and `baseline:crossfade` are that estimate,
+decoded.
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ def fill_missing(
     """The degraded endpoint of the bridge: x1 = x0 · (1 − M) + M · (P + σ ε).
 
     With no prior (P = 0) and σ = 0.5 this is the paper's noise fill (eq. 8); with P the
-    estimate of `prior_spectrum`, encoded, and σ = σ_p it is the prior fill (SPEC §13).
+    estimate of `prior_spectrum`, encoded, and σ = σ_p it is the prior fill (docs/concepts.md,
+    "The prior fill").
 
     Args:
         x0: spectrogram tensor `[batch, channels, freq, frames]` (clean, or the degraded input's
@@ -298,13 +300,14 @@ def crossfade_gaps(spectrum: torch.Tensor, missing_frames: torch.Tensor) -> torc
 def prior_spectrum(
     spectrum: torch.Tensor, mask: torch.Tensor, representation: STFTRepresentation
 ) -> torch.Tensor:
-    """The cheap estimate P of what the mask hides, from the known content alone (SPEC §13).
+    """The cheap estimate P of what the mask hides, from the known content alone.
 
     The rows missing in every frame at the top (bandwidth extension) are re-created by
     `replicate_band` from the first missing one; the frames missing from the lowest row up
     (inpainting, up to the recording's band) by `crossfade_gaps`. The content under the mask
     is zeroed first, so P never depends on it, and P equals the known content outside the
-    mask. Missing entries that are neither (no mask of a2sb makes them) stay zero.
+    mask. Missing entries that are neither (no mask of a2sb makes them) stay zero. Both are
+    explained in docs/representations.md, "The fill of the missing region: noise or prior".
 
     Args:
         spectrum: complex `[batch, n_fft / 2 + 1, frames]` with its DC row (the STFT that
@@ -354,7 +357,8 @@ class EndpointFill:
 
     Attributes:
         fill: "noise", the paper's x1 = x0 (1 − M) + M · 0.5 ε (eq. 8), or "prior",
-            x1 = x0 (1 − M) + M (P + σ_p ε) with P the encoded `prior_spectrum` (SPEC §13).
+            x1 = x0 (1 − M) + M (P + σ_p ε) with P the encoded `prior_spectrum`
+            (docs/concepts.md, "The prior fill").
         prior_noise_std: σ_p of the prior fill.
     """
 

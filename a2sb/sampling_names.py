@@ -5,10 +5,12 @@ choices without importing torch (`a2sb.cli.allocator` must tune malloc before to
 """
 
 SAMPLER_NAMES = ("i2sb", "dbim")
-"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one (SPEC §10)."""
+"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one
+(docs/concepts.md, "Fast sampling with DBIM")."""
 
 WINDOW_SCHEDULES = ("overlap", "shifted")
-"""overlap: the released MultiDiffusion windows; shifted: side by side, seams moving (SPEC §11)."""
+"""overlap: the released MultiDiffusion windows; shifted: side by side, seams moving
+(docs/concepts.md, "Shifted windows")."""
 
 
 def steps_text(num_inference_steps: int) -> str:

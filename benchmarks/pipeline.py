@@ -3,7 +3,8 @@
 Each measurement runs in a fresh process (so that peak RSS is its own) and restores synthetic
 music with bandwidth extension at 4 kHz, either in memory (`--path memory`: `pipe(audio, ...)`,
 the whole state in RAM) or from a file to a file (`--path streamed`: `pipe.restore_file`, which
-streams, SPEC §12; the input wav is written beforehand, minute by minute, by the parent):
+streams, docs/concepts.md, "Streaming: any length in bounded memory"; the input wav is written
+beforehand, minute by minute, by the parent):
 
 - `--model null`: a stand-in network that returns zeros — everything but the network (STFT,
   windows, averaging, scheduler steps): the pipeline's own cost and its memory growth.

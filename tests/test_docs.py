@@ -19,6 +19,10 @@
 - The bundled a2sb-small (the default model) is replaced the same way: `sitecustomize.py`
   points `a2sb.pipelines.bundled_model` at a stand-in pipeline, so the many restore examples
   take no sampling time; `tests/test_bundled_model.py` runs the real one.
+
+And the package points to the docs, never to a design document outside the repository: every
+`docs/<page>.md` that `a2sb/` names exists, with the heading quoted after it
+(`(docs/concepts.md, "Keyed noise")`) or the anchor (`docs/research.md#…`).
 """
 
 import json
@@ -27,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -43,6 +48,11 @@ from a2sb.schedulers import I2SBScheduler
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+PACKAGE_TEXT = (".py", ".md", ".json")
+DESIGN_NOTE = re.compile(r"SPEC\s*§|SPEC\.md")
+"""A citation of the internal design notes, which a reader of the repository cannot follow."""
+DOCS_POINTER = re.compile(r'docs/([\w-]+)\.md(?:#([\w-]+)|,\s*"([^"]+)")?')
+"""`docs/<page>.md`, then optionally `#anchor` or `, "Heading"` (which may wrap lines)."""
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 RUN = ("python", "bash")
 INSTALLATION = ("python3 -m venv", "pip install")
@@ -190,3 +200,82 @@ def test_troubleshooting_lists_every_error_message():
         [sys.executable, str(script), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr + " (run python docs/make_troubleshooting.py)"
+
+
+def package_files() -> list[Path]:
+    """The text files of the package: its modules and the bundled model's card and configs."""
+    files = (REPO / "a2sb").rglob("*")
+    return sorted(path for path in files if path.is_file() and path.suffix in PACKAGE_TEXT)
+
+
+def design_note_citations(text: str) -> list[str]:
+    """The lines of `text` (1-based, with their content) that cite the design notes."""
+    return [
+        f"{number}: {line.strip()}"
+        for number, line in enumerate(text.splitlines(), 1)
+        if DESIGN_NOTE.search(line)
+    ]
+
+
+def slug(heading: str) -> str:
+    """The anchor that mkdocs (Python-Markdown's toc) gives a heading."""
+    text = unicodedata.normalize("NFKD", heading).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s]+", "-", text)
+
+
+def headings(page: Path) -> set[str]:
+    """A page's headings outside code blocks, each also without a trailing "(…)" (the paper's
+    section or equations), so that "The bridge" names "The bridge (eqs. 9, 10, 19)"."""
+    found, fenced = set(), False
+    for line in page.read_text().splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"#{1,6}\s+(.+?)\s*$", line)):
+            found |= {match.group(1), re.sub(r"\s*\([^()]*\)$", "", match.group(1))}
+    return found
+
+
+def broken_pointers(text: str, docs: Path = REPO / "docs") -> list[str]:
+    """The `docs/<page>.md` pointers of `text` whose page, quoted heading or anchor is missing."""
+    broken = []
+    for match in DOCS_POINTER.finditer(text):
+        page, anchor, quoted = docs / f"{match.group(1)}.md", match.group(2), match.group(3)
+        pointer = " ".join(match.group(0).split())
+        if not page.is_file():
+            broken.append(f"{pointer}: no page {page.name} in docs/")
+        elif quoted is not None and " ".join(quoted.split()) not in headings(page):
+            broken.append(f"{pointer}: no such heading in {page.name}")
+        elif anchor is not None and anchor not in {slug(h) for h in headings(page)}:
+            broken.append(f"{pointer}: no such anchor in {page.name}")
+    return broken
+
+
+def test_the_package_and_docs_cite_no_design_notes_outside_the_repository():
+    cited = {
+        str(path.relative_to(REPO)): design_note_citations(path.read_text())
+        for path in [*package_files(), *PAGES]
+    }
+    assert {path: lines for path, lines in cited.items() if lines} == {}
+
+
+def test_docs_pointers_in_the_package_name_existing_pages_and_headings():
+    texts = {str(path.relative_to(REPO)): path.read_text() for path in package_files()}
+    assert sum(len(DOCS_POINTER.findall(text)) for text in texts.values()) >= 20
+    broken = {path: broken_pointers(text) for path, text in texts.items()}
+    assert {path: pointers for path, pointers in broken.items() if pointers} == {}
+
+
+def test_the_checks_catch_a_design_note_citation_and_broken_pointers():
+    assert design_note_citations("x = 1\n# the wavefront (SPEC §12)\n") == [
+        "2: # the wavefront (SPEC §12)"
+    ]
+    assert design_note_citations("see SPEC.md\n") == ["1: see SPEC.md"]
+    good = '(docs/concepts.md, "The\n    bridge"), docs/training.md#partitions-paper-35'
+    assert broken_pointers(good) == []
+    bad = 'docs/nowhere.md, (docs/concepts.md, "Wavefronts"), docs/concepts.md#keyed-noises'
+    assert broken_pointers(bad) == [
+        "docs/nowhere.md: no page nowhere.md in docs/",
+        'docs/concepts.md, "Wavefronts": no such heading in concepts.md',
+        "docs/concepts.md#keyed-noises: no such anchor in concepts.md",
+    ]

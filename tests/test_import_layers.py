@@ -1,4 +1,4 @@
-"""The package's imports point down the layers of SPEC §0 and form no cycle.
+"""The package's imports point down its layers (`LAYERS`, below) and form no cycle.
 
 Every module of `a2sb` is parsed with `ast`; every import counts — at module level, inside
 functions, under `if TYPE_CHECKING`, and the module names that lazy imports

@@ -1,4 +1,4 @@
-"""A2SBPartitionedModel: a container of K UNets; routing belongs to the scheduler (SPEC §5)."""
+"""A2SBPartitionedModel: a container of K UNets; routing belongs to the scheduler (paper §3.5)."""
 
 import json
 

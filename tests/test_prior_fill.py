@@ -1,4 +1,6 @@
-"""The prior fill of the bridge's degraded endpoint (SPEC §13) and the baselines that share it."""
+"""The prior fill of the bridge's degraded endpoint and the baselines that share it.
+
+The fill is explained in docs/concepts.md, "The prior fill"."""
 
 import json
 

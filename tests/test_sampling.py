@@ -6,7 +6,7 @@ from a2sb.schedulers import I2SBScheduler, sample_bridge, sigma_fwd, sigma_sb
 
 
 def degraded_pair(seed: int):
-    """x0, its bandwidth-extension mask (upper half of the rows missing) and x1 (SPEC §2)."""
+    """x0, its bandwidth-extension mask (upper half of the rows missing) and x1 (paper eq. 8)."""
     generator = torch.Generator().manual_seed(seed)
     x0 = torch.randn(2, 3, 16, 8, generator=generator)
     mask = torch.zeros(1, 1, 16, 1)

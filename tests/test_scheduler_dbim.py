@@ -1,4 +1,4 @@
-"""DBIMScheduler: the implicit bridge sampler (SPEC §10)."""
+"""DBIMScheduler: the implicit bridge sampler (docs/concepts.md, "Fast sampling with DBIM")."""
 
 import pytest
 import torch

@@ -13,7 +13,8 @@ REFERENCE_SIGMA_SB = [0.00645, 0.06988, 0.14434, 0.06988]
 
 
 def variance_closed_form(t: float, beta_max: float = 1.0) -> float:
-    """sigma_t^2 written independently of the library, from SPEC §3."""
+    """sigma_t^2, the integral of beta, written independently of the library (docs/concepts.md,
+    "The bridge")."""
     if t <= 0.5:
         return beta_max * t**3 / 3
     return beta_max / 12 - beta_max * (1 - t) ** 3 / 3

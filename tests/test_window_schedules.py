@@ -1,4 +1,6 @@
-"""Window schedules (SPEC §11), gap-only windows and a pipeline's own sampling defaults."""
+"""Window schedules, gap-only windows and a pipeline's own sampling defaults.
+
+The schedules are explained in docs/concepts.md, "Shifted windows"."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,6 @@
-"""Order-free noise: every draw of a restoration is keyed by (seed, item, step, block) (SPEC §12).
+"""Order-free noise: every draw of a restoration is keyed by (seed, item, step, block).
+
+Explained in docs/concepts.md, "Keyed noise".
 
 A sampler that walks the frames in blocks (streaming) and one that steps the whole state at
 once (in memory) draw their noise in different orders. If both took their draws from one

@@ -1,15 +1,17 @@
 """Windows over frames: which frames the model sees at each step, and how outputs are joined.
 
-Two schedules (SPEC §6, §11), both giving the model windows of W frames:
+Two schedules, both giving the model windows of W frames:
 
-- "overlap", the released sampler (paper §3.6, Algorithm 1): windows start every H frames and
-  their outputs are averaged where they overlap, so every frame is evaluated W / H times (twice
-  at W = 256, H = 128). The frames are padded cyclically (frame i of the padded tensor is frame
-  i mod T) so that the windows tile the padded length exactly.
-- "shifted" (SpotDiffusion): at step n, non-overlapping windows start at o_n + kW with
-  o_n = (n H) mod W, so the seams move every step; the frames before the first and after the
-  last full window get one extra window aligned to that edge, used only for the frames no other
-  window covers. Every frame is evaluated once per step; no frame wraps around to the start.
+- "overlap", the released sampler (paper §3.6, Algorithm 1; docs/concepts.md, "MultiDiffusion:
+  any length with a fixed window"): windows start every H frames and their outputs are averaged
+  where they overlap, so every frame is evaluated W / H times (twice at W = 256, H = 128). The
+  frames are padded cyclically (frame i of the padded tensor is frame i mod T) so that the
+  windows tile the padded length exactly.
+- "shifted" (SpotDiffusion; docs/concepts.md, "Shifted windows"): at step n, non-overlapping
+  windows start at o_n + kW with o_n = (n H) mod W, so the seams move every step; the frames
+  before the first and after the last full window get one extra window aligned to that edge,
+  used only for the frames no other window covers. Every frame is evaluated once per step; no
+  frame wraps around to the start.
 
 A window's output counts only on its `used` frames; uncovered frames (all known, when windows
 without missing content are skipped) get output 0, which the scheduler then overwrites.

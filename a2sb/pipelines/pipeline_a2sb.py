@@ -250,13 +250,13 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         """Restore an audio file of any length, streamed, and write the result (never over the
         input).
 
-        The file is read, restored and written block by block (SPEC §12), so memory does not
-        grow with its duration; the result is `__call__`'s on the whole file, for the same
-        `generator` seed. The output goes to a hidden `.<name>.partial-<tag>.<ext>` beside it (a
-        random tag: two runs writing the same output never share it), renamed once complete;
-        whether it can be written is checked first. A fault, a file that cannot
-        be read to the end, or an interruption leaves no file under `output_path` (and no
-        partial file). Progress is shown in seconds of audio.
+        The file is read, restored and written block by block (docs/concepts.md, "Streaming:
+        any length in bounded memory"), so memory does not grow with its duration; the result
+        is `__call__`'s on the whole file, for the same `generator` seed. The output goes to a
+        hidden `.<name>.partial-<tag>.<ext>` beside it (a random tag: two runs writing the same
+        output never share it), renamed once complete; whether it can be written is checked
+        first. A fault, a file that cannot be read to the end, or an interruption leaves no
+        file under `output_path` (and no partial file). Progress is shown in seconds of audio.
 
         Args:
             input_path: wav, flac, ogg or mp3.

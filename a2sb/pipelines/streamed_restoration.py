@@ -1,4 +1,6 @@
-"""Restoration of a stream of audio blocks: any length, memory set by the sampler's band (SPEC §12).
+"""Restoration of a stream of audio blocks: any length, memory set by the sampler's band.
+
+Why the result is exact: docs/concepts.md, "Streaming: any length in bounded memory".
 
 The stages each hold a few blocks, and hand on what is finished:
 
@@ -33,7 +35,8 @@ from a2sb.representations import OverlapAddDecoder, StreamedSpectrum
 
 
 class EndpointStream:
-    """Spectrum frames in, the bridge's x1 and the DC row out (paper eq. 8, SPEC §13).
+    """Spectrum frames in, the bridge's x1 and the DC row out (paper eq. 8, or the prior fill of
+    docs/concepts.md, "The prior fill").
 
     The noise fill is frame by frame. The prior fill of a gap, and a gap above the recording's
     band (`MissingRegion.above_band_from_neighbours`), read its neighbours, up to one gap

@@ -1,4 +1,6 @@
-"""The bridge loop as a wavefront over blocks of frames: any length in bounded memory (SPEC §12).
+"""The bridge loop as a wavefront over blocks of frames: any length in bounded memory.
+
+Explained, with the equation of a step's reach, in docs/concepts.md, "The wavefront".
 
 A step couples frames only through the model's windows. x_{n+1} on a frame is known as soon as
 every window of step n that uses the frame has been evaluated, and those windows need x_n only

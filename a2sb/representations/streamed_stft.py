@@ -1,4 +1,8 @@
-"""The STFT and its inverse block by block, with the whole-signal numbers (SPEC §12).
+"""The STFT and its inverse block by block, with the whole-signal numbers.
+
+Explained in docs/representations.md, "Block by block: `StreamedSpectrum` and
+`OverlapAddDecoder`"; their place in a streamed restoration in docs/concepts.md, "Streaming:
+any length in bounded memory".
 
 A long recording is encoded and decoded a block at a time, so that neither the waveform nor
 its spectrum is ever held whole; the blocks' results, concatenated, are those of

@@ -47,7 +47,7 @@ def sample_bridge(
     For i = 0 .. len(timesteps) - 2, with t = timesteps[i] and s = timesteps[i + 1]:
     net = denoise_fn(x_t, t), x0_hat = x_t - sigma_t net, then x_s from the posterior (19)
     (`bridge_step`). With a `mask`, the known content of x1 is re-imposed on x0_hat and on x_s at
-    every step (SPEC §3). No history is kept.
+    every step (docs/concepts.md, "The bridge"). No history is kept.
 
     Args:
         denoise_fn: `(x_t [batch, ...], t [batch] float32) -> network output` shaped like x_t.

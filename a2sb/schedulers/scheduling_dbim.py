@@ -1,4 +1,4 @@
-"""DBIM: the implicit sampler of the A2SB bridge (SPEC §10; Zheng et al. 2024, arXiv 2405.15885).
+"""DBIM: the implicit sampler of the A2SB bridge (Zheng et al. 2024, arXiv 2405.15885).
 
 Same bridge, same checkpoints, another update rule. With the marginal (9) written as
 x_t = a_t x0 + b_t x1 + c_t eps (a_t = sigma_bar_t^2 / sigma_1^2, b_t = sigma_t^2 / sigma_1^2,
@@ -12,6 +12,7 @@ fraction eta of fresh noise:
 eta = 1 is the posterior step (19) of `I2SBScheduler`; eta = 0 is deterministic and keeps every
 marginal's variance, which is what lets 5-10 network calls stand in for 49. At t = 1, c_1 = 0
 leaves no implied noise: the first ("booting") step is the eta = 1 step whatever eta is.
+The derivation, and why eta = 1 is (19): docs/concepts.md, "Fast sampling with DBIM".
 """
 
 from collections.abc import Sequence
@@ -47,7 +48,7 @@ DBIMSchedulerOutput = BridgeSchedulerOutput
 
 @dataclass(frozen=True)
 class DBIMCoefficients:
-    """The coefficients of one DBIM step from t to s < t (SPEC §10), each shaped like t.
+    """The coefficients of one DBIM step from t to s < t, each shaped like t.
 
     `a_t, b_t, c_t` and `a_s, b_s, c_s` are the marginal's (9) at t and s; `keep` =
     sqrt(c_s^2 - rho^2) weighs the implied noise, `fresh` = rho a new draw, and `eta` is the
@@ -91,11 +92,12 @@ def dbim_step(
     noise: torch.Tensor | None = None,
     mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One DBIM step from time t to s < t (SPEC §10), as a pure function.
+    """One DBIM step from time t to s < t, as a pure function.
 
     With a `mask` (1 = missing), x0_hat <- M x0_hat + (1 - M) x1 first, and the known region
     becomes x1 + c_s (sqrt(1 - eta^2) z_hat + eta z), with the same z as the missing region:
-    at eta = 1 the released rule x1 + sigma_SB(s) z, at eta = 0 x1 + c_s z_boot.
+    at eta = 1 the released rule x1 + sigma_SB(s) z, at eta = 0 x1 + c_s z_boot. The
+    equations: docs/concepts.md, "Fast sampling with DBIM".
 
     Args:
         model_output: network output at (sample, t), shaped like `sample`.
@@ -191,7 +193,7 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         degraded_samples: torch.Tensor | None = None,
         noise: torch.Tensor | None = None,
     ) -> BridgeSchedulerOutput | tuple[torch.Tensor, torch.Tensor]:
-        """Step from `timestep` to the next grid point (SPEC §10); stateless.
+        """Step from `timestep` to the next grid point with `dbim_step`; stateless.
 
         Args:
             model_output: network output at (sample, timestep), shaped like `sample`, of the

@@ -4,7 +4,7 @@ For clean segments x0 (spectrogram tensors), one training example is
 
     M ~ TrainingMaskSampler                 bandwidth or inpainting mask, 1 = missing (§3.2)
     x1 = x0 (1 − M) + M · 0.5 ε             degraded endpoint, noise fill (eq. 8)
-       or x0 (1 − M) + M (P + σ_p ε)        prior fill: P from the known content (SPEC §13)
+       or x0 (1 − M) + M (P + σ_p ε)        prior fill: P from the known content
     t ~ U[t_min, t_max)                     the partition's range of time (§3.5)
     x_t = a_t x0 + b_t x1 + σ_SB(t) ε'      bridge marginal (eq. 9)
     target = (x_t − x0) / σ_t               network target (eq. 10), prediction_type "epsilon"
@@ -13,6 +13,7 @@ For clean segments x0 (spectrogram tensors), one training example is
                                             (· a weight per channel, `bridge.channel_weights`)
 
 so only the missing region is learned; the known region is re-imposed at sampling time anyway.
+The prior fill is explained in docs/concepts.md, "The prior fill".
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def draw_degradation(
     generator: torch.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Encode clean spectra, draw a mask per example and the degraded endpoint x1, filled
-    with noise (eq. 8) or with the prior (SPEC §13) as the pipeline fills it.
+    with noise (eq. 8) or with the prior (docs/concepts.md, "The prior fill") as the pipeline
+    fills it.
 
     Args:
         spectrum: clean complex STFTs `[batch, n_fft / 2 + 1, frames]`.
