@@ -136,8 +136,8 @@ class BridgeSchedulerMixin:
 
     A class using it is a diffusers `SchedulerMixin, ConfigMixin` whose config holds
     `beta_max`, `t_min`, `t_cutoffs`, `t_train_min` and `prediction_type` (see
-    `I2SBScheduler` for their meaning) and which defines `step` and `needs_noise`; its `step`
-    turns the network output into ε with `epsilon_output` first.
+    `I2SBScheduler` for their meaning) and which defines `step`, `needs_noise` and
+    `describe_options`; its `step` turns the network output into ε with `epsilon_output` first.
     """
 
     num_inference_steps: int | None = None

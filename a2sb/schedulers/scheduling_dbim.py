@@ -179,6 +179,10 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         booting = bool((bridge_coefficients(as_time(timestep), self.config.beta_max)[2] == 0).any())
         return booting or self.config.eta > 0
 
+    def describe_options(self) -> str:
+        """The sampler's options for people: `eta 0.3`."""
+        return f"eta {self.config.eta:g}"
+
     def step(
         self,
         model_output: torch.Tensor,

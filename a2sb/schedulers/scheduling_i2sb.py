@@ -152,6 +152,10 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         """Whether `step` at `timestep` uses a noise draw: always, unless `ot_ode`."""
         return not self.config.ot_ode
 
+    def describe_options(self) -> str:
+        """The sampler's options for people: "ot_ode", or "" for the released sampler."""
+        return "ot_ode" if self.config.ot_ode else ""
+
     def step(
         self,
         model_output: torch.Tensor,
