@@ -154,7 +154,6 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
     """
 
     order = 1
-    _compatibles = ["I2SBScheduler"]
 
     @register_to_config
     def __init__(

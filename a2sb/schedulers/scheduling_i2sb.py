@@ -129,7 +129,6 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
     """
 
     order = 1
-    _compatibles = ["DBIMScheduler"]
 
     @register_to_config
     def __init__(
