@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from a2sb.cli import build_parser
+from a2sb.errors import A2SBInputError
 from a2sb.sampling_names import SAMPLER_NAMES, SAMPLERS
 from a2sb.schedulers import (
     BridgeScheduler,
@@ -170,3 +171,32 @@ def test_return_dict_false_gives_the_fields_of_the_output(cls):
 def test_the_same_seed_gives_the_same_run_and_another_seed_another(cls):
     assert_same_run(run(cls(**BRIDGE), seed=1), run(cls(**BRIDGE), seed=1))
     assert not torch.equal(run(cls(**BRIDGE), seed=1)[0][0], run(cls(**BRIDGE), seed=2)[0][0])
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=name)
+def test_a_generator_per_item_gives_each_item_the_step_of_its_own_generator(cls):
+    scheduler = cls(**BRIDGE)
+    scheduler.set_timesteps(3)
+    t, x1 = scheduler.timesteps[0], torch.randn(SHAPE, generator=torch.Generator().manual_seed(3))
+    generators = [torch.Generator().manual_seed(seed) for seed in (1, 2)]
+    batch = scheduler.step(torch.tanh(x1), t, x1, generators, degraded_samples=x1)
+    for item, seed in enumerate((1, 2)):
+        alone = scheduler.step(
+            torch.tanh(x1[item : item + 1]),
+            t,
+            x1[item : item + 1],
+            torch.Generator().manual_seed(seed),
+            degraded_samples=x1[item : item + 1],
+        )
+        assert torch.equal(batch.prev_sample[item : item + 1], alone.prev_sample)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=name)
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_list_of_generators_not_one_per_item_is_refused(cls, count):
+    scheduler = cls(**BRIDGE)
+    scheduler.set_timesteps(3)
+    x1 = torch.zeros(SHAPE)
+    generators = [torch.Generator().manual_seed(seed) for seed in range(count)]
+    with pytest.raises(A2SBInputError, match=f"got {count} generators for a batch of 2 items"):
+        scheduler.step(x1, scheduler.timesteps[0], x1, generators, degraded_samples=x1)
