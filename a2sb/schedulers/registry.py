@@ -9,6 +9,7 @@ scheduler's module imports the shared core (`bridge_scheduler`), which asks this
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from diffusers import SchedulerMixin
 
@@ -45,4 +46,4 @@ def samplers_with_option(option: str) -> list[str]:
 
 def config_keys(cls: type[SchedulerMixin]) -> set[str]:
     """The config keys of a scheduler class: the keywords of its `__init__`."""
-    return cls._get_init_keys(cls) - {"self"}
+    return set(inspect.signature(cls.__init__).parameters) - {"self"}
