@@ -11,7 +11,7 @@ from test_cli_restore import write_music
 from a2sb.cli import main
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
-from a2sb.schedulers import DBIMScheduler, I2SBScheduler
+from a2sb.schedulers import scheduler_classes
 
 CLI_JUNK = {
     ("--cutoff", "nan"): "--cutoff 'nan' is not a frequency",
@@ -45,7 +45,7 @@ def test_the_command_line_refuses_junk_in_one_line(option, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty-model", "song.wav"]
 
 
-@pytest.mark.parametrize("scheduler_class", [I2SBScheduler, DBIMScheduler])
+@pytest.mark.parametrize("scheduler_class", scheduler_classes())
 @pytest.mark.parametrize("steps", [0, 1001, 10**9])
 def test_schedulers_refuse_step_counts_outside_one_to_a_thousand(scheduler_class, steps):
     with pytest.raises(A2SBInputError, match=r"must lie in \[1, 1000\]"):

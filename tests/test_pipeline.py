@@ -198,6 +198,21 @@ def test_same_generator_same_output_and_other_seed_differs():
     assert not np.allclose(first, third)
 
 
+def test_a_generator_per_item_restores_each_item_as_alone_with_its_generator():
+    items = [synth_music(10000, seed=seed) for seed in (0, 1)]
+    pipe = pipeline(micro_unet())
+    batch = pipe(np.stack(items), 44100, cutoff_hz=4000, generator=[seeded(1), seeded(2)], **FAST)
+    for item, audio, seed in zip(batch.audios, items, (1, 2), strict=True):
+        alone = pipe(audio, 44100, cutoff_hz=4000, generator=seeded(seed), **FAST).audios[0]
+        np.testing.assert_allclose(item, alone, atol=1e-6)  # batched model calls round apart
+
+
+def test_a_list_of_generators_not_one_per_item_is_refused():
+    audio = np.stack([synth_music(10000, seed=seed) for seed in (0, 1)])
+    with pytest.raises(A2SBInputError, match="got 3 generators for a batch of 2 items"):
+        pipeline()(audio, 44100, cutoff_hz=4000, generator=[seeded(i) for i in range(3)], **FAST)
+
+
 def test_ot_ode_sampling_depends_only_on_the_fill_noise():
     audio = synth_music(10000)
     pipe = pipeline(micro_unet(), ot_ode=True)

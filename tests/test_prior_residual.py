@@ -19,7 +19,7 @@ from a2sb.evaluation.metrics import (
 from a2sb.evaluation.protocol import Condition, degrade_for_condition
 from a2sb.models import RoPEUNet2DModel
 from a2sb.pipelines import A2SBPipeline
-from a2sb.schedulers import DBIMScheduler, I2SBScheduler
+from a2sb.schedulers import DBIMScheduler, I2SBScheduler, scheduler_classes
 from a2sb.training import train
 from a2sb.training.components import build_representation, build_unet
 
@@ -50,7 +50,7 @@ def lsd(reference: np.ndarray, estimate: np.ndarray, above_hz: float | None = No
     return float(log_spectral_distance(*spectrograms, bins=bins)[0])
 
 
-@pytest.mark.parametrize("scheduler_class", [I2SBScheduler, DBIMScheduler])
+@pytest.mark.parametrize("scheduler_class", scheduler_classes())
 def test_zero_output_layer_reproduces_the_sbr_baseline(scheduler_class):
     clean = synth_music(3 * RATE, seed=3)
     degraded, task_info = degrade_for_condition(

@@ -127,20 +127,6 @@ def test_known_content_stays_x1_plus_c_s_times_noise(eta):
         torch.testing.assert_close(sample[known], expected[known], atol=1e-5, rtol=0)
 
 
-def test_from_config_swaps_both_ways_and_keeps_the_bridge(caplog):
-    i2sb = I2SBScheduler(beta_max=0.8, t_min=0.1, t_cutoffs=[0.5], ot_ode=True)
-    with caplog.at_level("WARNING"):
-        dbim = DBIMScheduler.from_config(i2sb.config, eta=0.2)
-        back = I2SBScheduler.from_config(dbim.config)
-    assert "not expected" not in caplog.text
-    assert (dbim.config.beta_max, dbim.config.t_min, dbim.config.t_cutoffs) == (0.8, 0.1, [0.5])
-    assert dbim.config.eta == 0.2
-    assert back.config.ot_ode is False and back.config.t_cutoffs == [0.5]
-    assert "DBIMScheduler" in I2SBScheduler._compatibles
-    assert "I2SBScheduler" in DBIMScheduler._compatibles
-    assert dbim.partition_index(0.7) == 1
-
-
 @pytest.mark.parametrize("eta", [-0.1, 1.5, float("nan"), "0.5"])
 def test_eta_outside_0_1_is_refused(eta):
     with pytest.raises(A2SBInputError, match=r"eta=.* must lie in \[0, 1\]"):

@@ -147,13 +147,13 @@ def describe_bundled_model() -> str:
 def describe_sampling(folder: Path) -> str:
     """The saved sampling of a pipeline folder, as `a2sb restore` says it:
     `sampling: i2sb, 1 step, shifted windows`."""
-    from a2sb import schedulers
     from a2sb.pipelines.pipeline_checks import checked_sampling_defaults
+    from a2sb.schedulers.registry import scheduler_classes
     from a2sb.schedulers.samplers import describe_sampler
 
     index = json.loads((folder / "model_index.json").read_text())
-    scheduler_class = getattr(schedulers, index["scheduler"][1])
-    scheduler = scheduler_class.from_pretrained(folder, subfolder="scheduler")
+    classes = {cls.__name__: cls for cls in scheduler_classes()}
+    scheduler = classes[index["scheduler"][1]].from_pretrained(folder, subfolder="scheduler")
     defaults = checked_sampling_defaults(index.get("sampling_defaults"))
     steps, windows = defaults["num_inference_steps"], defaults["window_schedule"]
     return f"sampling: {describe_sampler(scheduler, steps, windows)}"

@@ -18,6 +18,8 @@ from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.pipeline_checks import ArgumentNames
 from a2sb.schedulers.bridge_scheduler import MAX_INFERENCE_STEPS
+from a2sb.schedulers.registry import scheduler_class
+from a2sb.schedulers.samplers import check_takes_eta
 from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
 from a2sb.tasks import TASK_NAMES
@@ -44,7 +46,7 @@ class RestoreSettings:
         cutoff_hz: bandwidth extension: the highest kept frequency; inpainting: the
             recording's bandwidth, above which gaps are not restored; None detects it per file.
         gaps: inpainting: `(start_s, end_s)` pairs, sorted, not overlapping.
-        sampler: "i2sb" or "dbim"; None keeps the model's own.
+        sampler: a name of `a2sb.sampling_names.SAMPLERS`; None keeps the model's own.
         eta: the dbim sampler's share of fresh noise; None keeps the model's (or 0).
         num_inference_steps: network calls per window; None takes the model's default.
         window_schedule: "overlap" or "shifted"; None takes the model's default.
@@ -143,10 +145,8 @@ def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
     if args.steps is not None:
         check_within("--steps", args.steps, 1, MAX_INFERENCE_STEPS)
     if args.eta is not None:
-        if args.sampler == "i2sb":
-            raise A2SBInputError(
-                "--eta is an option of the dbim sampler; pass --sampler dbim, or drop --eta"
-            )
+        if args.sampler is not None:
+            check_takes_eta(scheduler_class(args.sampler))
         check_eta(args.eta)
     check_at_least("--window-batch-size", args.window_batch_size, 1)
     if args.seed is not None:

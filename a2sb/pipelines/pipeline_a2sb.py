@@ -237,7 +237,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         cutoff_hz: float | None = None,
         gaps: Sequence[tuple[float, float]] | None = None,
         num_inference_steps: int | None = None,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
         window_schedule: WindowSchedule | None = None,
         window_frames: int = 256,
         hop_frames: int = 128,
@@ -356,7 +356,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         cutoff_hz: float | None = None,
         gaps: Sequence[tuple[float, float]] | None = None,
         num_inference_steps: int | None = None,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
         window_schedule: WindowSchedule | None = None,
         window_frames: int = 256,
         hop_frames: int = 128,
@@ -383,7 +383,8 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             gaps: inpainting only: `(start_s, end_s)` pairs in seconds of the input.
             num_inference_steps: network calls; None takes the pipeline's
                 `sampling_defaults` (49, the released sampler's "50 steps", for the release).
-            generator: makes the noise reproducible.
+            generator: makes the noise reproducible; a list of one generator per batch item
+                gives item i the noise it would have restored alone with generator i.
             window_schedule: "overlap" (windows every `hop_frames`, averaged: the released
                 sampler, every frame evaluated twice) or "shifted" (windows side by side, their
                 seams moved by `hop_frames` each step: every frame evaluated once); None takes
@@ -511,7 +512,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
         items: int,
         channels: int,
         share_noise_across_channels: bool,
-        generator: torch.Generator | None,
+        generator: torch.Generator | list[torch.Generator] | None,
         num_inference_steps: int,
         window_schedule: WindowSchedule,
         window_frames: int,

@@ -7,11 +7,10 @@ import json
 import logging
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from diffusers import ModelMixin, SchedulerMixin
 
-from a2sb import models, schedulers
+from a2sb import models
 from a2sb.errors import A2SBInputError, first_line
 from a2sb.notices import notice_once
 from a2sb.pipelines.bundled_model import (
@@ -19,6 +18,7 @@ from a2sb.pipelines.bundled_model import (
     bundled_model_folder,
     bundled_model_notice,
 )
+from a2sb.schedulers.registry import scheduler_classes
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +59,13 @@ def hub_load_error(source: str, error: OSError) -> A2SBInputError:
     )
 
 
-COMPONENT_KINDS: dict[str, tuple[ModuleType, type]] = {
-    "unet": (models, ModelMixin),
-    "scheduler": (schedulers, SchedulerMixin),
+COMPONENT_KINDS: dict[str, tuple[list[object], type]] = {
+    "unet": ([getattr(models, name) for name in models.__all__], ModelMixin),
+    "scheduler": (scheduler_classes(), SchedulerMixin),
 }
-"""For each component of a saved pipeline: the a2sb package whose classes `model_index.json`
-may name for it, and the diffusers base class every class named for it must have."""
+"""For each component of a saved pipeline: the a2sb classes `model_index.json` may name for it
+(what `a2sb.models` exports; the schedulers of the registered samplers), and the diffusers base
+class every class named for it must have."""
 PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt")
 
 
@@ -92,18 +93,18 @@ def check_saved_folder(folder: Path, trust_checkpoint: bool = False) -> None:
             f"{index} holds a {type(entries).__name__}, not the JSON object of a saved pipeline; "
             "download the model again, or save the pipeline again with save_pretrained"
         )
-    for component, (package, base) in COMPONENT_KINDS.items():
-        _check_component_entry(index, component, package, base, entries.get(component))
+    for component, (offered, base) in COMPONENT_KINDS.items():
+        _check_component_entry(index, component, offered, base, entries.get(component))
     _check_weights(folder / "unet", trust_checkpoint)
 
 
 def _check_component_entry(
-    index: Path, component: str, package: ModuleType, base: type, entry: object
+    index: Path, component: str, offered: list[object], base: type, entry: object
 ) -> None:
-    """Refuse an entry that is not `[module, class]` naming a `base` class of `package`, or of
-    a module already imported (a researcher's own network, imported before loading). Nothing
+    """Refuse an entry that is not `[module, class]` naming a `base` class among `offered`, or
+    of a module already imported (a researcher's own network, imported before loading). Nothing
     named is imported to find out."""
-    allowed = sorted(name for name in package.__all__ if _is_subclass(package, name, base))
+    allowed = sorted(cls.__name__ for cls in offered if _is_subclass(cls, base))
     if not (
         isinstance(entry, list) and len(entry) == 2 and all(isinstance(part, str) for part in entry)
     ):
@@ -115,7 +116,7 @@ def _check_component_entry(
     if module_name == "a2sb" or module_name.startswith("a2sb."):
         if class_name in allowed:
             return
-    elif _is_subclass(sys.modules.get(module_name), class_name, base):
+    elif _is_subclass(getattr(sys.modules.get(module_name), class_name, None), base):
         return
     raise A2SBInputError(
         f"{index} names {json.dumps(entry)} for the {component}, which is neither an a2sb class "
@@ -124,9 +125,8 @@ def _check_component_entry(
     )
 
 
-def _is_subclass(module: ModuleType | None, class_name: str, base: type) -> bool:
-    """Whether `module` (None: not imported) defines `class_name` as a subclass of `base`."""
-    cls = getattr(module, class_name, None)
+def _is_subclass(cls: object, base: type) -> bool:
+    """Whether `cls` is a class and a subclass of `base`."""
     return isinstance(cls, type) and issubclass(cls, base)
 
 

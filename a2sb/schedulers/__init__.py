@@ -1,5 +1,9 @@
 """Bridge schedulers: the released `I2SBScheduler`, the fast `DBIMScheduler`, their shared
-math (`bridge_math`, `bridge_scheduler`) and a functional sampler."""
+math (`bridge_math`, `bridge_scheduler`), their registry by name (`registry`) and a functional
+sampler."""
+
+from functools import reduce
+from operator import or_
 
 from a2sb.schedulers.bridge_math import (
     bridge_coefficients,
@@ -10,12 +14,13 @@ from a2sb.schedulers.bridge_math import (
     sigma_sb,
 )
 from a2sb.schedulers.bridge_scheduler import BridgeSchedulerMixin, BridgeSchedulerOutput
+from a2sb.schedulers.registry import scheduler_class, scheduler_classes
 from a2sb.schedulers.sampling import sample_bridge
 from a2sb.schedulers.scheduling_dbim import DBIMScheduler, DBIMSchedulerOutput, dbim_step
 from a2sb.schedulers.scheduling_i2sb import I2SBScheduler, I2SBSchedulerOutput, bridge_step
 
-BridgeScheduler = I2SBScheduler | DBIMScheduler
-"""Any sampler of the A2SB bridge: what a pipeline's `scheduler` may be."""
+BridgeScheduler = reduce(or_, scheduler_classes())
+"""Any registered sampler of the A2SB bridge: what a pipeline's `scheduler` may be."""
 
 __all__ = [
     "BridgeScheduler",
@@ -31,6 +36,8 @@ __all__ = [
     "posterior_coefficients",
     "predict_x0",
     "sample_bridge",
+    "scheduler_class",
+    "scheduler_classes",
     "sigma_bwd",
     "sigma_fwd",
     "sigma_sb",

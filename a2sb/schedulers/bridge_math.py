@@ -137,12 +137,25 @@ def predict_x0(
     return (x_t - sigma * model_output.to(x_t.dtype)).to(sample.dtype)
 
 
+def check_generators(
+    generator: torch.Generator | list[torch.Generator] | None, batch_size: int
+) -> None:
+    """Refuse a list of generators that does not hold one generator per batch item."""
+    if isinstance(generator, list) and len(generator) != batch_size:
+        raise A2SBInputError(
+            f"got {len(generator)} generators for a batch of {batch_size} items; pass one "
+            "torch.Generator, or a list with one per batch item"
+        )
+
+
 def randn_like_sample(
     sample: torch.Tensor, generator: torch.Generator | list[torch.Generator] | None = None
 ) -> torch.Tensor:
     """A standard normal draw shaped and typed like `sample`, on its device, from `generator`.
 
     A CPU generator draws on the CPU and moves the result, so seeds give the same numbers on
-    every device; a list of generators draws one batch item each (diffusers' `randn_tensor`).
+    every device; a list of generators, one per batch item, draws item i from generator i
+    (diffusers' `randn_tensor`).
     """
+    check_generators(generator, sample.shape[0])
     return randn_tensor(sample.shape, generator=generator, device=sample.device, dtype=sample.dtype)

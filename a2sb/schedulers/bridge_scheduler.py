@@ -33,12 +33,10 @@ from a2sb.schedulers.bridge_math import (
     sigma_sb,
     work_dtype,
 )
+from a2sb.schedulers.registry import scheduler_classes
 
 GRID_ATOL = 1e-6
 """Two timesteps closer than this are the same grid point (float32 and float64 copies)."""
-
-SAMPLER_OPTIONS = ("ot_ode", "eta")
-"""Config keys that belong to one sampler's update rule; they do not carry over in a swap."""
 
 PredictionType = Literal["epsilon", "prior_residual"]
 PREDICTION_TYPES: tuple[PredictionType, ...] = ("epsilon", "prior_residual")
@@ -136,8 +134,8 @@ class BridgeSchedulerMixin:
 
     A class using it is a diffusers `SchedulerMixin, ConfigMixin` whose config holds
     `beta_max`, `t_min`, `t_cutoffs`, `t_train_min` and `prediction_type` (see
-    `I2SBScheduler` for their meaning) and which defines `step` and `needs_noise`; its `step`
-    turns the network output into ε with `epsilon_output` first.
+    `I2SBScheduler` for their meaning) and which defines `step`, `needs_noise` and
+    `describe_options`; its `step` turns the network output into ε with `epsilon_output` first.
     """
 
     num_inference_steps: int | None = None
@@ -145,13 +143,16 @@ class BridgeSchedulerMixin:
     timesteps: torch.Tensor | None = None
 
     @classmethod
-    def extract_init_dict(cls, config_dict, **kwargs):
-        """diffusers' config reading, minus the other bridge samplers' own options (`ot_ode`
-        of I2SB, `eta` of DBIM), so that a swap by `from_config` is silent and clean."""
-        own = cls._get_init_keys(cls)
-        foreign = {key for key in SAMPLER_OPTIONS if key not in own}
-        config_dict = {key: value for key, value in config_dict.items() if key not in foreign}
-        return super().extract_init_dict(config_dict, **kwargs)
+    def _get_compatibles(cls) -> list[type]:
+        """The schedulers `from_config` swaps between: this class and every registered sampler's.
+
+        diffusers looks the names of `_compatibles` up in the `diffusers` package, which holds
+        none of a2sb's; the registry (`a2sb.sampling_names.SAMPLERS`) is where they are. With
+        them, diffusers' `from_config` takes the bridge's keys, sets the other samplers' own
+        options (`ot_ode`, `eta`) aside without a warning and keeps them in the config, so that
+        a swap back restores them.
+        """
+        return list(dict.fromkeys([cls, *scheduler_classes()]))
 
     def set_timesteps(
         self, num_inference_steps: int, device: str | torch.device | None = None

@@ -156,7 +156,6 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
     """
 
     order = 1
-    _compatibles = ["I2SBScheduler"]
 
     @register_to_config
     def __init__(
@@ -180,6 +179,10 @@ class DBIMScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
         """Whether `step` at `timestep` draws noise: at booting (t = 1) or when eta > 0."""
         booting = bool((bridge_coefficients(as_time(timestep), self.config.beta_max)[2] == 0).any())
         return booting or self.config.eta > 0
+
+    def describe_options(self) -> str:
+        """The sampler's options for people: `eta 0.3`."""
+        return f"eta {self.config.eta:g}"
 
     def step(
         self,

@@ -129,7 +129,6 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
     """
 
     order = 1
-    _compatibles = ["DBIMScheduler"]
 
     @register_to_config
     def __init__(
@@ -151,6 +150,10 @@ class I2SBScheduler(BridgeSchedulerMixin, SchedulerMixin, ConfigMixin):
     def needs_noise(self, timestep: TimeLike) -> bool:
         """Whether `step` at `timestep` uses a noise draw: always, unless `ot_ode`."""
         return not self.config.ot_ode
+
+    def describe_options(self) -> str:
+        """The sampler's options for people: "ot_ode", or "" for the released sampler."""
+        return "ot_ode" if self.config.ot_ode else ""
 
     def step(
         self,
