@@ -4,11 +4,6 @@ They live here, apart from the code they name, so that the command line can offe
 choices without importing torch (`a2sb.cli.allocator` must tune malloc before torch loads).
 """
 
-<<<<<<< HEAD
-SAMPLER_NAMES = ("i2sb", "dbim")
-"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one
-(docs/concepts.md, "Fast sampling with DBIM")."""
-=======
 SAMPLERS = {
     "i2sb": "a2sb.schedulers.scheduling_i2sb:I2SBScheduler",
     "dbim": "a2sb.schedulers.scheduling_dbim:DBIMScheduler",
@@ -22,8 +17,8 @@ that lists samplers derives from this mapping: the command line's `--sampler` ch
 them, so that this module stays free of torch."""
 
 SAMPLER_NAMES = tuple(SAMPLERS)
-"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one (SPEC §10)."""
->>>>>>> issue26-schedulers
+"""i2sb: the released stochastic sampler (paper eq. 19); dbim: the implicit one
+(docs/concepts.md, "Fast sampling with DBIM")."""
 
 WINDOW_SCHEDULES = ("overlap", "shifted")
 """overlap: the released MultiDiffusion windows; shifted: side by side, seams moving
