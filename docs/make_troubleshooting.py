@@ -68,8 +68,15 @@ def rendered(node: ast.expr) -> str | None:
     return None
 
 
-LISTED_ERRORS = ("A2SBInputError", "TooShortToDetect", "A2SBWriteError", "A2SBOutputExistsError")
-"""The one-line errors whose messages the page lists (with their subclasses)."""
+MESSAGE_ARGUMENT = {
+    "A2SBInputError": 0,
+    "TooShortToDetect": 0,
+    "A2SBWriteError": 0,
+    "A2SBOutputExistsError": 0,
+    "_require": 1,  # a2sb/training/config.py: _require(condition, message)
+}
+"""The calls whose messages the page lists (the one-line errors, with their subclasses), and
+which argument is the message."""
 
 WRITE_FAULT_TABLES = ("_WRITE_FAULTS", "_FOLDER_GONE")
 """Module-level names of a2sb/atomic_output.py holding (cause, fix) pairs of failed writes."""
@@ -81,9 +88,12 @@ def messages(path: Path) -> list[str]:
     found = []
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
-        is_error = isinstance(node, ast.Call) and getattr(node.func, "id", "") in LISTED_ERRORS
-        if is_error and node.args and (text := rendered(node.args[0])) is not None:
-            found.append(" ".join(text.split()))
+        if not isinstance(node, ast.Call):
+            continue
+        argument = MESSAGE_ARGUMENT.get(getattr(node.func, "id", ""))
+        if argument is not None and len(node.args) > argument:
+            if (text := rendered(node.args[argument])) is not None:
+                found.append(" ".join(text.split()))
     return found + write_faults(tree)
 
 

@@ -11,10 +11,11 @@ Gradio is an optional extra, `pip install "a2sb[app]"`; docs/app.md is the refer
 from __future__ import annotations
 
 import argparse
+import math
 
-from a2sb.cli.option_values import DEVICES, DTYPES
+from a2sb.cli.option_values import DEFAULT_HOST, DEVICES, DTYPES, check_within
+from a2sb.errors import A2SBInputError
 
-DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_FILE_MB = 100.0
 
 
@@ -77,7 +78,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the models and serve the page until interrupted; returns 0."""
+    check_app_options(args)
     # Imported here so that `a2sb --help` needs neither gradio nor torch.
     from a2sb.cli.web_app import serve
 
     return serve(args)
+
+
+def check_app_options(args: argparse.Namespace) -> None:
+    """Refuse a `--port` no machine has and a `--max-file-mb` that is not a positive size.
+
+    Raises:
+        A2SBInputError: either is out of range.
+    """
+    if args.port is not None:
+        check_within("--port", args.port, 1, 65535)
+    if not (math.isfinite(args.max_file_mb) and args.max_file_mb > 0):
+        raise A2SBInputError(
+            f"--max-file-mb {args.max_file_mb:g} is not a positive size; give MB, e.g. "
+            f"--max-file-mb {DEFAULT_MAX_FILE_MB:g}"
+        )

@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from a2sb.cli.console import printable
 from a2sb.cli.option_values import DEVICES, DTYPES, MAX_SEED, check_at_least, check_within
 from a2sb.errors import A2SBInputError
 from a2sb.tasks import TASK_NAMES
@@ -228,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         progress_bar=True,
         restorer_settings=None if args.model.startswith(BASELINE_PREFIX) else model_settings,
     )
-    print(format_table({args.model: summarize(results, conditions)}))
+    print(format_table({printable(args.model): summarize(results, conditions)}))
     print(TABLE_NOTE)
-    print(f"per-file results: {args.output}")
+    print(printable(f"per-file results: {args.output}"))
     return 0

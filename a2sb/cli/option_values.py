@@ -90,6 +90,9 @@ def check_within(option: str, value: int, minimum: int, maximum: int) -> None:
         raise A2SBInputError(f"{option} {value} is above {maximum}; give {maximum} or less")
 
 
+DEFAULT_HOST = "127.0.0.1"
+"""Where `a2sb app` listens unless told: this machine only."""
+
 DEVICES = ("auto", "cuda", "mps", "cpu")
 """What `--device` accepts; "auto" takes this process's GPU, else MPS, else the CPU
 (`a2sb.cli.devices.resolve_device_kind`)."""

@@ -13,6 +13,7 @@ serves files from there only.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import socket
@@ -24,6 +25,7 @@ from a2sb.cli.console import Console
 from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.inputs import OUTPUT_FORMATS
 from a2sb.cli.model_choice import ModelChoice, check_model_source, load_pipeline
+from a2sb.cli.option_values import DEFAULT_HOST
 from a2sb.cli.page_restoration import (
     CUSTOM_STEPS,
     MEGABYTE,
@@ -213,10 +215,10 @@ def serve(args: argparse.Namespace) -> int:
     """Load the models of `--model`, then serve the page until interrupted; returns 0.
 
     Raises:
-        A2SBInputError: the port cannot be listened on (checked before the models load).
+        A2SBInputError: the host or port cannot be listened on (checked before the models
+            load).
     """
-    if args.port is not None:  # without one, Gradio takes 7860 or the next free port
-        check_port_free(args.host, args.port)
+    check_listen_address(args.host, args.port)  # without a port, Gradio takes 7860 or the next
     page, work_dir = build_app(args)
     try:
         page.launch(**launch_options(args, work_dir), quiet=True, prevent_thread_lock=True)
@@ -227,16 +229,30 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_port_free(host: str, port: int) -> None:
-    """Refuse a port that this machine cannot listen on (in use, or not allowed)."""
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as error:
+def check_listen_address(host: str, port: int | None) -> None:
+    """Refuse a `--host` that is not an address of this machine, and a `--port` it cannot
+    listen on (in use, or not allowed); without a port, only the host is checked.
+
+    Raises:
+        A2SBInputError: the host cannot be resolved or is another machine's; the port is taken.
+    """
+    try:
+        addresses = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+        family, _, _, _, address = addresses[0]
+        with socket.socket(family) as probe:
+            probe.bind(address)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
             raise A2SBInputError(
-                f"cannot listen on {host}:{port} ({error.strerror or error}); pass another "
-                f"--port (e.g. --port {port + 1}), or stop what uses it"
+                f"--host {host} is not an address of this machine ({reason}); give "
+                f"{DEFAULT_HOST} (this machine only), 0.0.0.0 (every network) or one of its "
+                "addresses"
             ) from error
+        raise A2SBInputError(
+            f"cannot listen on {host}:{port} ({reason}); pass another --port (e.g. --port "
+            f"{port + 1}), or stop what uses it"
+        ) from error
 
 
 def build_app(args: argparse.Namespace) -> tuple[gr.Blocks, Path]:

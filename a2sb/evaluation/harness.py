@@ -85,9 +85,11 @@ def find_evaluation_files(folder: str | os.PathLike) -> list[Path]:
     when there is none.
 
     Raises:
-        A2SBInputError: the folder does not exist or holds no audio file.
+        A2SBInputError: the folder does not exist, is a file, or holds no audio file.
     """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise A2SBInputError(f"data folder {folder} is a file; pass a folder of audio files")
     if not folder.is_dir():
         raise A2SBInputError(f"data folder {folder} does not exist; pass a folder of audio files")
     files = audio_files_in(folder)

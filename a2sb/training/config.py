@@ -263,6 +263,7 @@ class ValidationConfig:
     restoration_cutoff_hz: float = 4000.0
 
     def __post_init__(self) -> None:
+        _check_seed("validation.seed", self.seed)
         _require(self.interval_steps >= 0, "validation.interval_steps must be 0 or more")
         _require(self.num_segments >= 1, "validation.num_segments must be at least 1")
         _require(
@@ -371,6 +372,7 @@ class TrainingConfig:
     hub: HubConfig = field(default_factory=HubConfig)
 
     def __post_init__(self) -> None:
+        _check_seed("seed", self.seed)
         _require(self.max_steps >= 1, "max_steps must be at least 1")
         if self.sampling_defaults is not None:
             checked_sampling_defaults(self.sampling_defaults)
@@ -424,6 +426,16 @@ def save_training_config(config: TrainingConfig, path: str | os.PathLike) -> Non
     Path(path).write_text(config_to_yaml(config))
 
 
+def parse_problem(error: json.JSONDecodeError | yaml.YAMLError) -> str:
+    """What a JSON or YAML parser found wrong, and where, on one line: `expected ',' or ']', but
+    got '<stream end>' (line 2, column 1)`."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem:
+        mark = error.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return f"{error.problem}{where}"
+    return " ".join(str(error).split())
+
+
 def _read_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise A2SBInputError(f"training config {path} does not exist; check the --config path")
@@ -431,7 +443,9 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     try:
         values = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise A2SBInputError(f"cannot parse training config {path}: {error}") from error
+        raise A2SBInputError(
+            f"cannot parse training config {path}: {parse_problem(error)}; fix the file"
+        ) from error
     if values is None:
         return {}
     if not isinstance(values, dict):
@@ -441,17 +455,48 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     return values
 
 
+MAX_TRAINING_SEED = 2**32 - 1
+"""The largest run seed: Accelerate's `set_seed` seeds numpy's global generator, which takes 32
+bits."""
+
+
+def _check_seed(key: str, seed: int) -> None:
+    _require(
+        0 <= seed <= MAX_TRAINING_SEED,
+        f"{key} {seed} is outside [0, {MAX_TRAINING_SEED}]; give a seed in that range",
+    )
+
+
 def _parse_override(override: str) -> tuple[str, Any]:
     key, separator, text = override.partition("=")
     if not separator or not key:
         raise A2SBInputError(
-            f"override {override!r} is not of the form key.sub=value (e.g. optimizer.lr=1e-4)"
+            f"override {override!r} is not of the form key.sub=value; write e.g. "
+            "optimizer.learning_rate=1e-4"
         )
     try:
-        value = yaml.safe_load(text)
+        value = _with_undecodable_bytes(yaml.safe_load(text.translate(_TO_PRIVATE_USE)))
     except yaml.YAMLError:
         value = text
     return key.strip(), value
+
+
+_TO_PRIVATE_USE = {0xDC80 + byte: 0xF780 + byte for byte in range(128)}
+"""A name's bytes that are not UTF-8 reach Python as the surrogates U+DC80..U+DCFF, which YAML
+refuses to read; an override is read with them moved to private-use characters and put back
+after (`_with_undecodable_bytes`), so that `data.folders=[caf\xe9]` names that folder."""
+
+_FROM_PRIVATE_USE = {private: surrogate for surrogate, private in _TO_PRIVATE_USE.items()}
+
+
+def _with_undecodable_bytes(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.translate(_FROM_PRIVATE_USE)
+    if isinstance(value, list):
+        return [_with_undecodable_bytes(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_undecodable_bytes(item) for key, item in value.items()}
+    return value
 
 
 def _set_nested(values: dict[str, Any], dotted_key: str, value: Any) -> None:

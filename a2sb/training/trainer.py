@@ -321,7 +321,8 @@ class Trainer:
             num_parameters=self.num_parameters,
             data_summary=self.scan.summary(),
         )
-        (folder / "README.md").write_text(model_card(self.config, facts))
+        card = model_card(self.config, facts)  # names that are not UTF-8 show as \xe9
+        (folder / "README.md").write_text(card, encoding="utf-8", errors="backslashreplace")
         return pipeline
 
     def training_step(self) -> float:
