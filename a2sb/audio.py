@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,24 @@ _FLAC_SUBTYPES = {"16": "PCM_16", "24": "PCM_24"}
 UNREADABLE_AUDIO_ERRORS = (soundfile.LibsndfileError, RuntimeError, TypeError)
 """What soundfile raises for a file it cannot open or decode."""
 
+_TRUNCATED_DATA = re.compile(r"^data : (\d+) \(should be (\d+)\)", re.MULTILINE)
+"""libsndfile's log line for a WAV data chunk longer than the file: it then reports only the
+frames present, so the header's promise is read from here."""
+
+_BLOCK_ALIGN = re.compile(r"^\s*Block Align\s*: (\d+)", re.MULTILINE)
+"""The log line of a WAV's bytes per frame (for sample formats with one frame per block)."""
+
+_FRAME_PER_BLOCK_SUBTYPES = (
+    "PCM_U8",
+    "PCM_16",
+    "PCM_24",
+    "PCM_32",
+    "FLOAT",
+    "DOUBLE",
+    "ULAW",
+    "ALAW",
+)
+
 
 def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """Read an audio file (wav, flac, ogg, mp3 and the other formats of libsndfile).
@@ -44,18 +63,51 @@ def load_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         `(waveform, sampling_rate)` with `waveform` float32 `[channels, samples]`.
 
     Raises:
-        A2SBInputError: the file is missing, is not audio, holds no samples, or holds NaN/Inf.
+        A2SBInputError: the file is missing, is not audio, is cut short, holds no samples,
+            or holds NaN/Inf.
     """
     path = Path(path)
     check_audio_path(path)
     try:
-        name = libsndfile_name(path)
-        samples, sampling_rate = soundfile.read(name, dtype="float32", always_2d=True)
+        with soundfile.SoundFile(libsndfile_name(path)) as file:
+            promised, sampling_rate = header_frames(file), int(file.samplerate)
+            samples = file.read(dtype="float32", always_2d=True)
     except UNREADABLE_AUDIO_ERRORS as error:
         raise unreadable_audio_error(path, error) from error
+    if len(samples) < promised:
+        raise truncation_error(path, len(samples), promised, sampling_rate)
     waveform = np.ascontiguousarray(samples.T)
-    check_waveform(waveform, str(path), int(sampling_rate))
-    return waveform, int(sampling_rate)
+    check_waveform(waveform, str(path), sampling_rate)
+    return waveform, sampling_rate
+
+
+def truncation_error(
+    path: Path, frames_read: int, frames_promised: int, sampling_rate: int, cause: str = ""
+) -> A2SBInputError:
+    """The error for a file that holds fewer frames than its header gives (cut short by a
+    copy or a download that stopped)."""
+    read_s, total_s = frames_read / sampling_rate, frames_promised / sampling_rate
+    cause = f" ({cause})" if cause else ""
+    return A2SBInputError(
+        f"cannot read {path} to the end: it stops after {read_s:.1f} s of the "
+        f"{total_s:.1f} s its header gives{cause}; re-export or repair the file"
+    )
+
+
+def header_frames(file: soundfile.SoundFile) -> int:
+    """The frames the file's header promises: libsndfile's count, except for a WAV data chunk
+    cut short, where libsndfile counts only the frames present."""
+    log = file.extra_info if file.format in ("WAV", "WAVEX") else ""
+    truncated = _TRUNCATED_DATA.search(log)
+    if truncated is None:
+        return file.frames
+    promised_bytes, present_bytes = int(truncated[1]), int(truncated[2])
+    if promised_bytes <= present_bytes or promised_bytes == 0xFFFFFFFF:
+        return file.frames  # a placeholder size (a recorder that never wrote it) or a short header
+    block_align = _BLOCK_ALIGN.search(log)
+    if block_align and file.subtype in _FRAME_PER_BLOCK_SUBTYPES:
+        return promised_bytes // int(block_align[1])
+    return round(file.frames * promised_bytes / max(present_bytes, 1))  # compressed: about
 
 
 def libsndfile_name(path: str | os.PathLike) -> str | bytes:

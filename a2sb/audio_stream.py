@@ -18,7 +18,6 @@ file that cannot be written), plus one for a file that cannot be read to the end
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,8 +41,10 @@ from a2sb.audio import (
     check_sampling_rates,
     check_waveform,
     empty_audio_error,
+    header_frames,
     libsndfile_name,
     output_format,
+    truncation_error,
     unreadable_audio_error,
 )
 from a2sb.errors import A2SBInputError, A2SBWriteError
@@ -58,24 +59,6 @@ from a2sb.full_scale import (
 
 BLOCK_SAMPLES = 1 << 16
 """Frames read from a file, or from the rescale temporary, at a time (1.5 s at 44.1 kHz)."""
-
-_TRUNCATED_DATA = re.compile(r"^data : (\d+) \(should be (\d+)\)", re.MULTILINE)
-"""libsndfile's log line for a WAV data chunk longer than the file: it then reports only the
-frames present, so the header's promise is read from here."""
-
-_BLOCK_ALIGN = re.compile(r"^\s*Block Align\s*: (\d+)", re.MULTILINE)
-"""The log line of a WAV's bytes per frame (for sample formats with one frame per block)."""
-
-_FRAME_PER_BLOCK_SUBTYPES = (
-    "PCM_U8",
-    "PCM_16",
-    "PCM_24",
-    "PCM_32",
-    "FLOAT",
-    "DOUBLE",
-    "ULAW",
-    "ALAW",
-)
 
 
 class StreamResampler:
@@ -173,7 +156,7 @@ class AudioReader:
             raise unreadable_audio_error(self.path, error) from error
         self.channels = self._file.channels
         self.input_rate = int(self._file.samplerate)
-        self.input_samples = _header_frames(self._file)
+        self.input_samples = header_frames(self._file)
         target_rate = self.input_rate if target_rate is None else target_rate
         try:
             if self.input_samples == 0:
@@ -226,28 +209,7 @@ class AudioReader:
         self.close()
 
     def _truncation_error(self, frames_read: int, cause: str) -> A2SBInputError:
-        read_s, total_s = frames_read / self.input_rate, self.input_samples / self.input_rate
-        cause = f" ({cause})" if cause else ""
-        return A2SBInputError(
-            f"cannot read {self.path} to the end: it stops after {read_s:.1f} s of the "
-            f"{total_s:.1f} s its header gives{cause}; re-export or repair the file"
-        )
-
-
-def _header_frames(file: soundfile.SoundFile) -> int:
-    """The frames the file's header promises: libsndfile's count, except for a WAV data chunk
-    cut short, where libsndfile counts only the frames present."""
-    log = file.extra_info if file.format in ("WAV", "WAVEX") else ""
-    truncated = _TRUNCATED_DATA.search(log)
-    if truncated is None:
-        return file.frames
-    promised_bytes, present_bytes = int(truncated[1]), int(truncated[2])
-    if promised_bytes <= present_bytes or promised_bytes == 0xFFFFFFFF:
-        return file.frames  # a placeholder size (a recorder that never wrote it) or a short header
-    block_align = _BLOCK_ALIGN.search(log)
-    if block_align and file.subtype in _FRAME_PER_BLOCK_SUBTYPES:
-        return promised_bytes // int(block_align[1])
-    return round(file.frames * promised_bytes / max(present_bytes, 1))  # compressed: about
+        return truncation_error(self.path, frames_read, self.input_samples, self.input_rate, cause)
 
 
 class StreamedAudioWriter:

@@ -7,7 +7,9 @@ import pytest
 import soundfile
 from test_cli_restore import QUICK
 
+from a2sb.audio import load_audio
 from a2sb.cli import main
+from a2sb.errors import A2SBInputError
 
 RATE = 44100
 
@@ -51,3 +53,25 @@ def test_a_file_cut_short_fails_where_it_stops(tmp_path, model_dir, capsys):
         f"failed    {song}: cannot read {song} to the end: it stops after 2.0 s"
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["song.wav"]
+
+
+def test_a_file_cut_short_is_refused_when_read_whole(tmp_path):
+    song = tmp_path / "song.wav"
+    soundfile.write(song, noise(4.0), RATE, subtype="PCM_16")
+    whole = song.read_bytes()
+    song.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(A2SBInputError, match=r"it stops after 2\.0 s of the 4\.0 s its header"):
+        load_audio(song)
+
+
+def test_evaluate_stops_at_a_file_cut_short_and_says_where(tmp_path, capsys):
+    data = tmp_path / "music"
+    data.mkdir()
+    song = data / "song.wav"
+    soundfile.write(song, noise(4.0), RATE, subtype="PCM_16")
+    song.write_bytes(song.read_bytes()[: song.stat().st_size // 2])
+    argv = ["evaluate", "--model", "baseline:sbr", "--data", str(data), "--task", "bwe"]
+    assert main([*argv, "--cutoffs", "4000", "--output", str(tmp_path / "r.json")]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"a2sb: cannot read {song} to the end: it stops after 2.0 s")
+    assert not (tmp_path / "r.json").exists()
