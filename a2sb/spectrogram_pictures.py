@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from a2sb.atomic_output import write_bytes_atomically
-from a2sb.audio import to_mono
-from a2sb.audio_stream import AudioReader
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation.metrics import HOP_LENGTH, N_FFT
+from a2sb.io.atomic_output import write_bytes_atomically
+from a2sb.io.audio import to_mono
+from a2sb.io.audio_stream import AudioReader
 from a2sb.representations import ComplexSTFT, StreamedSpectrum
 
 DYNAMIC_RANGE_DB = 90.0

@@ -3,8 +3,9 @@
 `python docs/make_troubleshooting.py` rewrites the part of the page between the two marker
 comments: one table per area, each message split at its first "; " into what is wrong and
 what to do. The causes and fixes of a failed write are the (cause, fix) pairs of
-a2sb/atomic_output.py (`WRITE_FAULT_TABLES`), shown as `cannot write ⟨path⟩: CAUSE`. Values only known at run time appear as `⟨name⟩`. `--check` exits with 1 if the
-page is out of date (tests/test_docs.py runs it).
+a2sb/io/atomic_output.py (`WRITE_FAULT_TABLES`), shown as `cannot write ⟨path⟩: CAUSE`.
+Values only known at run time appear as `⟨name⟩`. `--check` exits with 1 if the page is out
+of date (tests/test_docs.py runs it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ PAGE = REPO / "docs" / "troubleshooting.md"
 BEGIN = "<!-- messages: begin (docs/make_troubleshooting.py) -->"
 END = "<!-- messages: end -->"
 AREAS = [  # (title, path prefixes below a2sb/)
-    ("Audio files", ("audio.py", "audio_stream.py", "cutoff_detection.py", "full_scale.py")),
+    (
+        "Audio files",
+        ("io/audio.py", "io/audio_stream.py", "cutoff_detection.py", "io/full_scale.py"),
+    ),
     (
         "Restoring: cutoffs, gaps and pipeline arguments",
         (
@@ -39,7 +43,7 @@ AREAS = [  # (title, path prefixes below a2sb/)
         ),
     ),
     ("Representations and schedulers", ("representations/", "schedulers/")),
-    ("Writing results", ("atomic_output.py",)),
+    ("Writing results", ("io/atomic_output.py",)),
     ("Training", ("training/",)),
     ("Evaluation", ("evaluation/",)),
 ]
@@ -79,7 +83,7 @@ MESSAGE_ARGUMENT = {
 which argument is the message."""
 
 WRITE_FAULT_TABLES = ("_WRITE_FAULTS", "_FOLDER_GONE")
-"""Module-level names of a2sb/atomic_output.py holding (cause, fix) pairs of failed writes."""
+"""Module-level names of a2sb/io/atomic_output.py holding (cause, fix) pairs of failed writes."""
 
 
 def messages(path: Path) -> list[str]:

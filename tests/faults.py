@@ -38,7 +38,7 @@ def tmpfs(folder: Path, size: str = "64k", read_only: bool = False) -> Iterator[
 
 def fail_fsync_with(code: int) -> Callable[[int], None]:
     """An `os.fsync` that fails with the OS error `code` (e.g. `errno.ENOSPC`), to patch into
-    `a2sb.atomic_output.os`."""
+    `a2sb.io.atomic_output.os`."""
 
     def fsync(descriptor: int) -> None:
         raise OSError(code, os.strerror(code))

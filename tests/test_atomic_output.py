@@ -12,16 +12,16 @@ from fakes import RecordingUNet
 from faults import fail_fsync_with, no_space_message, tmpfs
 from synth import synth_music
 
-from a2sb import atomic_output
-from a2sb.atomic_output import (
+from a2sb.errors import A2SBWriteError
+from a2sb.io import atomic_output
+from a2sb.io.atomic_output import (
     check_writable,
     folder_written_atomically,
     partial_path,
     remove_quietly,
     write_bytes_atomically,
 )
-from a2sb.audio import save_audio
-from a2sb.errors import A2SBWriteError
+from a2sb.io.audio import save_audio
 from a2sb.pipelines import A2SBPipeline
 from a2sb.schedulers import I2SBScheduler
 

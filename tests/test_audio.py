@@ -3,7 +3,8 @@ import pytest
 import soundfile
 from synth import synth_music
 
-from a2sb.audio import (
+from a2sb.errors import A2SBInputError
+from a2sb.io.audio import (
     check_waveform,
     ensure_not_input,
     load_audio,
@@ -11,7 +12,6 @@ from a2sb.audio import (
     save_audio,
     to_mono,
 )
-from a2sb.errors import A2SBInputError
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The one audio-file search that restoring, evaluation and training share."""
 
-from a2sb.audio_files import audio_files_in, file_suffixes
+from a2sb.io.audio_files import audio_files_in, file_suffixes
 
 
 def touch(path):

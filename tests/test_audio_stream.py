@@ -14,10 +14,10 @@ import soundfile
 from faults import fail_fsync_with, no_space_message, tmpfs
 from synth import synth_music
 
-from a2sb import atomic_output
-from a2sb.audio import load_audio, resample, save_audio
-from a2sb.audio_stream import AudioReader, StreamResampler, streamed_output
 from a2sb.errors import A2SBInputError, A2SBWriteError
+from a2sb.io import atomic_output
+from a2sb.io.audio import load_audio, resample, save_audio
+from a2sb.io.audio_stream import AudioReader, StreamResampler, streamed_output
 
 RATE_PAIRS = [(22050, 44100), (48000, 44100), (44100, 48000)]
 

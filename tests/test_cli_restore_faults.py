@@ -17,8 +17,8 @@ import soundfile
 from faults import tmpfs
 from test_cli_restore import QUICK, REPO_ROOT, write_music
 
-from a2sb import atomic_output
 from a2sb.cli import main
+from a2sb.io import atomic_output
 
 SLOWER = ["--steps", "8", "--window-frames", "32", "--hop-frames", "32", "--window-batch-size", "8"]
 """Eight model calls per 0.37 s of audio: a 1 s file takes a few seconds to restore."""
@@ -181,9 +181,9 @@ def test_a_signal_mid_restore_stops_cleanly_and_a_rerun_continues(
 
 
 def test_an_interruption_leaves_no_empty_output_folder_behind(tmp_path, model_dir, monkeypatch):
-    from a2sb.atomic_output import check_writable
     from a2sb.cli import restore_batch
     from a2sb.cli.interruption import Interrupted
+    from a2sb.io.atomic_output import check_writable
 
     def interrupted(pipeline, job, *args, **kwargs):  # Ctrl-C once the result's folder exists
         check_writable(job.output_path)

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from synth import synth_music
 
-from a2sb.audio import resample
 from a2sb.cutoff_detection import (
     N_FFT,
     LongTermSpectrum,
@@ -12,6 +11,7 @@ from a2sb.cutoff_detection import (
     long_term_spectrum_db,
 )
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import resample
 
 RATE = 44100
 

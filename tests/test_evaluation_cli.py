@@ -7,9 +7,9 @@ import pytest
 import torch
 from synth import synth_music
 
-from a2sb.audio import save_audio
 from a2sb.cli import evaluate as evaluate_command
 from a2sb.cli import main
+from a2sb.io.audio import save_audio
 
 RATE = 44100
 

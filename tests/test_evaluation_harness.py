@@ -7,8 +7,6 @@ import torch
 from faults import fail_fsync_with, no_space_message, tmpfs
 from synth import synth_music
 
-from a2sb import atomic_output
-from a2sb.audio import save_audio
 from a2sb.errors import A2SBInputError, A2SBWriteError
 from a2sb.evaluation import (
     Condition,
@@ -19,6 +17,8 @@ from a2sb.evaluation import (
     summarize,
 )
 from a2sb.evaluation.protocol import remove_band
+from a2sb.io import atomic_output
+from a2sb.io.audio import save_audio
 
 RATE = 44100
 BWE_4K = Condition("bandwidth_extension", cutoff_hz=4000)

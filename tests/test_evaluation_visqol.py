@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from synth import synth_music
 
-from a2sb.audio import save_audio
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation import Condition, evaluate, format_table, summarize
 from a2sb.evaluation.visqol import visqol_api, visqol_moslqo
+from a2sb.io.audio import save_audio
 
 RATE = 44100
 

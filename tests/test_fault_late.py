@@ -7,9 +7,9 @@ import pytest
 import soundfile
 from test_cli_restore import QUICK
 
-from a2sb.audio import load_audio
 from a2sb.cli import main
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import load_audio
 
 RATE = 44100
 

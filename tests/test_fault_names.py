@@ -9,11 +9,11 @@ import pytest
 import soundfile
 from test_cli_restore import QUICK, write_music
 
-from a2sb.atomic_output import DEFAULT_NAME_MAX, check_name_length
-from a2sb.audio import load_audio
 from a2sb.cli import main
 from a2sb.cli.console import printable
 from a2sb.errors import A2SBWriteError
+from a2sb.io.atomic_output import DEFAULT_NAME_MAX, check_name_length
+from a2sb.io.audio import load_audio
 from a2sb.pipelines import A2SBPipeline
 
 LATIN1_NAME = b"caf\xe9"

@@ -13,10 +13,10 @@ import soundfile
 import torch
 from test_cli_restore import QUICK
 
-from a2sb.atomic_output import own_partial_path, publish, refuse_existing
-from a2sb.audio_stream import StreamedAudioWriter, streamed_output
 from a2sb.cli import main
 from a2sb.errors import A2SBOutputExistsError, A2SBWriteError
+from a2sb.io.atomic_output import own_partial_path, publish, refuse_existing
+from a2sb.io.audio_stream import StreamedAudioWriter, streamed_output
 from a2sb.pipelines import A2SBPipeline
 
 RATE = 44100

@@ -7,9 +7,9 @@ import pytest
 import soundfile
 from synth import synth_music
 
-from a2sb.audio import save_audio
 from a2sb.errors import A2SBInputError
-from a2sb.full_scale import fit_to_full_scale
+from a2sb.io.audio import save_audio
+from a2sb.io.full_scale import fit_to_full_scale
 
 _MUSIC = synth_music(4410, channels=2)
 HOT = 4.0 * _MUSIC / np.abs(_MUSIC).max()

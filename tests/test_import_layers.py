@@ -14,10 +14,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "a2sb"
 
 LAYERS = [
-    ["errors"],
-    ["atomic_output", "full_scale", "sampling_names", "tasks"],
-    ["", "notices", "audio", "cutoff_detection"],
-    ["audio_files", "audio_stream"],
+    ["errors", "names"],
+    ["io"],
+    ["", "notices", "cutoff_detection"],
     ["representations"],
     ["degradations"],
     ["models", "schedulers"],

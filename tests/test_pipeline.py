@@ -352,7 +352,7 @@ def test_full_band_input_without_cutoff_is_refused():
 
 
 def test_restore_file_writes_the_result_and_never_the_input(tmp_path):
-    from a2sb.audio import load_audio, save_audio
+    from a2sb.io.audio import load_audio, save_audio
 
     source = tmp_path / "song.wav"
     save_audio(source, synth_music(12000, sampling_rate=48000, channels=2), 48000)

@@ -1,7 +1,7 @@
 """Every registered scheduler behaves as diffusers' schedulers do (after diffusers'
 `SchedulerCommonTest`): its config survives saving and every swap, a swap back runs as the
 original did, steps are shaped like their sample and reproducible, and `return_dict=False`
-gives the output's fields. Parametrized over the registry (`a2sb.sampling_names.SAMPLERS`), so a
+gives the output's fields. Parametrized over the registry (`a2sb.names.SAMPLERS`), so a
 new sampler is checked as soon as it is registered; tiny tensors, CPU."""
 
 import itertools
@@ -14,7 +14,7 @@ import torch
 
 from a2sb.cli import build_parser
 from a2sb.errors import A2SBInputError
-from a2sb.sampling_names import SAMPLER_NAMES, SAMPLERS
+from a2sb.names import SAMPLER_NAMES, SAMPLERS
 from a2sb.schedulers import (
     BridgeScheduler,
     DBIMScheduler,

@@ -9,8 +9,8 @@ import soundfile
 from PIL import Image
 from synth import synth_music
 
-from a2sb.audio import load_audio, resample, save_audio
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import load_audio, resample, save_audio
 from a2sb.spectrogram_pictures import (
     DYNAMIC_RANGE_DB,
     PooledLevel,

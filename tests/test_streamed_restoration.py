@@ -8,9 +8,9 @@ import torch
 from fakes import micro_unet
 from synth import synth_music
 
-from a2sb import audio_stream
-from a2sb.audio import load_audio, save_audio
 from a2sb.errors import A2SBInputError
+from a2sb.io import audio_stream
+from a2sb.io.audio import load_audio, save_audio
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.streamed_restoration import AudioProgress
 from a2sb.schedulers import DBIMScheduler, I2SBScheduler
@@ -110,7 +110,7 @@ def test_a_48khz_file_is_resampled_streamed_and_written_back_at_its_rate(tmp_pat
 
 
 def test_the_detected_cutoff_is_the_in_memory_one(tmp_path):
-    from a2sb.audio import resample
+    from a2sb.io.audio import resample
 
     band_limited = resample(
         resample(synth_music(60_000, channels=2, seed=4), 44100, 16000), 16000, 44100

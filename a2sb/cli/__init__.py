@@ -16,12 +16,12 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
-from a2sb.atomic_output import os_error_message
 from a2sb.cli import app, assemble, convert, env, evaluate, restore, train
 from a2sb.cli.allocator import keep_freed_memory
 from a2sb.cli.console import printable
 from a2sb.cli.interruption import Interrupted, signals_interrupt
 from a2sb.errors import A2SBInputError, A2SBWriteError
+from a2sb.io.atomic_output import os_error_message
 
 COMMAND_MODULES: list = [restore, app, evaluate, train, assemble, convert, env]
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import math
 
-from a2sb.cli.option_values import DEFAULT_HOST, DEVICES, DTYPES, check_within
+from a2sb.cli.option_values import DEFAULT_HOST, DEVICES, check_within
 from a2sb.errors import A2SBInputError
+from a2sb.names import DTYPES
 
 DEFAULT_MAX_FILE_MB = 100.0
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import torch
 
 from a2sb.errors import A2SBInputError
+from a2sb.names import TORCH_DTYPE_NAMES
 
-TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+TORCH_DTYPES = {name: getattr(torch, dtype) for name, dtype in TORCH_DTYPE_NAMES.items()}
 """`--dtype` names and the weights' dtype they load (`--dtype auto` resolves to one of them)."""
 
 BF16_INSTRUCTIONS = {"avx512_bf16", "amx_bf16"}

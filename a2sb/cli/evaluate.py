@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from a2sb.cli.console import printable
-from a2sb.cli.option_values import DEVICES, DTYPES, MAX_SEED, check_at_least, check_within
+from a2sb.cli.option_values import DEVICES, MAX_SEED, check_at_least, check_within
 from a2sb.errors import A2SBInputError
-from a2sb.tasks import TASK_NAMES
+from a2sb.names import DTYPES, TASK_NAMES
 
 if TYPE_CHECKING:
     from a2sb.evaluation import Condition, Restorer
-    from a2sb.tasks import Task
+    from a2sb.names import Task
 
 BASELINE_PREFIX = "baseline:"
 

@@ -23,10 +23,10 @@ import glob
 from dataclasses import dataclass
 from pathlib import Path
 
-from a2sb.atomic_output import check_name_length
-from a2sb.audio import AUDIO_EXTENSIONS, ensure_not_input
-from a2sb.audio_files import audio_files_in
 from a2sb.errors import A2SBInputError
+from a2sb.io.atomic_output import check_name_length
+from a2sb.io.audio import AUDIO_EXTENSIONS, ensure_not_input
+from a2sb.io.audio_files import audio_files_in
 
 OUTPUT_TAG = ".a2sb"
 """Marks a2sb's results: `song.flac` is restored to `song.a2sb.wav`."""

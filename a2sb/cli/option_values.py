@@ -96,7 +96,3 @@ DEFAULT_HOST = "127.0.0.1"
 DEVICES = ("auto", "cuda", "mps", "cpu")
 """What `--device` accepts; "auto" takes this process's GPU, else MPS, else the CPU
 (`a2sb.cli.devices.resolve_device_kind`)."""
-
-DTYPES = ("auto", "fp32", "bf16", "fp16")
-"""What `--dtype` accepts: the model's number format (`a2sb.cli.devices.TORCH_DTYPES`); "auto"
-is bf16 on a CPU with AVX-512 BF16, else fp32 (`a2sb.cli.devices.resolve_dtype`)."""

@@ -14,10 +14,9 @@ import argparse
 from pathlib import Path
 
 from a2sb.cli.inputs import OUTPUT_FORMATS
-from a2sb.cli.option_values import DEVICES, DTYPES
-from a2sb.full_scale import CLIP_MODES
-from a2sb.sampling_names import SAMPLER_NAMES, WINDOW_SCHEDULES
-from a2sb.tasks import TASK_NAMES
+from a2sb.cli.option_values import DEVICES
+from a2sb.io.full_scale import CLIP_MODES
+from a2sb.names import DTYPES, SAMPLER_NAMES, TASK_NAMES, WINDOW_SCHEDULES
 
 EXAMPLES = """examples:
   a2sb restore song.mp3                         bandwidth extension, cutoff detected

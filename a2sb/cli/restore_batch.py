@@ -25,9 +25,6 @@ from accelerate import PartialState
 from accelerate.utils import gather_object, parse_flag_from_env
 from tqdm.auto import tqdm
 
-from a2sb.atomic_output import missing_folders, remove_empty_folders
-from a2sb.audio import libsndfile_name, unreadable_audio_error
-from a2sb.audio_stream import AudioReader
 from a2sb.cli.console import Console, printable
 from a2sb.cli.devices import process_device, resolve_device_kind
 from a2sb.cli.inputs import RestoreJob, plan_jobs
@@ -37,6 +34,9 @@ from a2sb.cli.restore_settings import MODEL_SAMPLING_RATE, RestoreSettings, sett
 from a2sb.cli.summary import RestoreOutcome, any_failed, format_interruption, format_summary
 from a2sb.degradations import check_gaps
 from a2sb.errors import A2SBInputError, A2SBOutputExistsError, A2SBWriteError
+from a2sb.io.atomic_output import missing_folders, remove_empty_folders
+from a2sb.io.audio import libsndfile_name, unreadable_audio_error
+from a2sb.io.audio_stream import AudioReader
 from a2sb.pipelines import A2SBPipeline, A2SBPipelineOutput
 from a2sb.pipelines.bandwidth_cutoff import file_cutoff
 from a2sb.schedulers.samplers import describe_sampler, with_sampler

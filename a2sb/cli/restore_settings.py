@@ -8,12 +8,13 @@ from typing import Any
 
 import torch
 
-from a2sb.audio import BitDepth
 from a2sb.cli.inputs import output_format_of
 from a2sb.cli.model_choice import ModelChoice, check_model_source
 from a2sb.cli.option_values import MAX_SEED, check_at_least, check_within, parse_cutoff, parse_gap
 from a2sb.errors import A2SBInputError
-from a2sb.full_scale import ClipMode
+from a2sb.io.audio import BitDepth
+from a2sb.io.full_scale import ClipMode
+from a2sb.names import TASK_NAMES
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.pipeline_checks import ArgumentNames
@@ -22,7 +23,6 @@ from a2sb.schedulers.registry import scheduler_class
 from a2sb.schedulers.samplers import check_takes_eta
 from a2sb.schedulers.scheduling_dbim import check_eta
 from a2sb.spectrogram_pictures import require_matplotlib
-from a2sb.tasks import TASK_NAMES
 
 MODEL_SAMPLING_RATE = 44100
 """The rate the released models restore at; cutoffs must lie below its Nyquist frequency."""
@@ -46,7 +46,7 @@ class RestoreSettings:
         cutoff_hz: bandwidth extension: the highest kept frequency; inpainting: the
             recording's bandwidth, above which gaps are not restored; None detects it per file.
         gaps: inpainting: `(start_s, end_s)` pairs, sorted, not overlapping.
-        sampler: a name of `a2sb.sampling_names.SAMPLERS`; None keeps the model's own.
+        sampler: a name of `a2sb.names.SAMPLERS`; None keeps the model's own.
         eta: the dbim sampler's share of fresh noise; None keeps the model's (or 0).
         num_inference_steps: network calls per window; None takes the model's default.
         window_schedule: "overlap" or "shifted"; None takes the model's default.

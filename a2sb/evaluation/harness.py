@@ -21,9 +21,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from a2sb.atomic_output import check_writable, write_bytes_atomically
-from a2sb.audio import AUDIO_EXTENSIONS, load_audio, resample, to_mono
-from a2sb.audio_files import audio_files_in
 from a2sb.errors import A2SBInputError
 from a2sb.evaluation.bandwidth import estimate_bandwidth_hz, read_manifest_bandwidths
 from a2sb.evaluation.metrics import (
@@ -42,6 +39,9 @@ from a2sb.evaluation.protocol import (
     gap_frames,
 )
 from a2sb.evaluation.visqol import visqol_api, visqol_moslqo
+from a2sb.io.atomic_output import check_writable, write_bytes_atomically
+from a2sb.io.audio import AUDIO_EXTENSIONS, load_audio, resample, to_mono
+from a2sb.io.audio_files import audio_files_in
 
 EVALUATION_RATE = 44100
 """Every file is evaluated at this rate (the rate of the models and of the paper)."""
@@ -81,7 +81,7 @@ class FileScores:
 
 
 def find_evaluation_files(folder: str | os.PathLike) -> list[Path]:
-    """The files an evaluation scores: `a2sb.audio_files.audio_files_in(folder)`, refused
+    """The files an evaluation scores: `a2sb.io.audio_files.audio_files_in(folder)`, refused
     when there is none.
 
     Raises:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from a2sb.audio import resample
 from a2sb.degradations import inpainting_mask
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import resample
+from a2sb.names import Task
 from a2sb.representations import ComplexSTFT
-from a2sb.tasks import Task
 
 BANDWIDTH_EXTENSION_CUTOFFS_HZ = (4000.0, 8000.0, 12000.0)
 """Cutoffs of the paper's bandwidth-extension evaluation."""

@@ -11,8 +11,8 @@ import functools
 
 import numpy as np
 
-from a2sb.audio import resample
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import resample
 
 VISQOL_RATE = 48000
 """The rate of ViSQOL's audio mode; audio is resampled to it with soxr."""

@@ -9,11 +9,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from a2sb.audio import to_mono
-from a2sb.audio_stream import AudioReader
 from a2sb.cutoff_detection import TooShortToDetect, detect_cutoff, detect_cutoff_streamed
 from a2sb.degradations import check_cutoff
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import to_mono
+from a2sb.io.audio_stream import AudioReader
 
 logger = logging.getLogger(__name__)
 

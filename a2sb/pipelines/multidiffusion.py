@@ -22,11 +22,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
-WindowSchedule = Literal["overlap", "shifted"]
+from a2sb.names import WindowSchedule
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,15 @@ import torch
 from diffusers import DiffusionPipeline
 from diffusers.pipelines.pipeline_utils import AudioPipelineOutput
 
-from a2sb import audio_stream
-from a2sb.atomic_output import check_writable, refuse_existing
-from a2sb.audio import BitDepth, ensure_not_input
-from a2sb.audio_stream import AudioReader
 from a2sb.degradations import PRIOR_NOISE_STD, EndpointFill, Fill
 from a2sb.errors import A2SBInputError, first_line
-from a2sb.full_scale import ClipMode
+from a2sb.io import audio_stream
+from a2sb.io.atomic_output import check_writable, refuse_existing
+from a2sb.io.audio import BitDepth, ensure_not_input
+from a2sb.io.audio_stream import AudioReader
+from a2sb.io.full_scale import ClipMode
 from a2sb.models import A2SBPartitionedModel
+from a2sb.names import Task, WindowSchedule
 from a2sb.official import is_release_source
 from a2sb.pipelines.bandwidth_cutoff import (
     batch_bandwidth,
@@ -37,7 +38,6 @@ from a2sb.pipelines.bundled_model import BUNDLED_MODEL_NAME
 from a2sb.pipelines.converted_checkpoints import FromOfficialCheckpointsMixin
 from a2sb.pipelines.keyed_noise import KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.multidiffusion import WindowSchedule
 from a2sb.pipelines.pipeline_audio import batch_at_rate, resampled_to_length
 from a2sb.pipelines.pipeline_checks import (
     PYTHON_NAMES,
@@ -60,7 +60,6 @@ from a2sb.pipelines.whole_restoration import restore_whole
 from a2sb.representations import FactorizedSTFT, STFTRepresentation, representation_from_config
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
-from a2sb.tasks import Task
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +262,7 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             output_path: `.wav` or `.flac` destination; must differ from `input_path`.
             bit_depth: "16", "24" or "32f" (wav only).
             clip_mode: integer outputs peaking above full scale are "rescale"d by 1 / peak
-                (the default), "clamp"ed, or refused ("error"); see `a2sb.full_scale`.
+                (the default), "clamp"ed, or refused ("error"); see `a2sb.io.full_scale`.
             task: as for `__call__`.
             cutoff_hz: as for `__call__`; None detects it from a first, streamed reading.
             gaps: as for `__call__`, within the file's duration.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from a2sb.audio import check_waveform, resample
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import check_waveform, resample
 
 
 def batch_at_rate(

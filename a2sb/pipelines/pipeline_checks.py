@@ -14,10 +14,9 @@ import torch
 from a2sb.degradations import EndpointFill, check_cutoff, check_gaps
 from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
-from a2sb.sampling_names import WINDOW_SCHEDULES
+from a2sb.names import TASKS, WINDOW_SCHEDULES
 from a2sb.schedulers import BridgeScheduler
 from a2sb.schedulers.bridge_scheduler import check_num_inference_steps
-from a2sb.tasks import TASKS
 
 OUTPUT_TYPES = ("np", "pt", "latent")
 

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from a2sb.audio import BitDepth
-from a2sb.audio_stream import AudioReader, StreamResampler, streamed_output
-from a2sb.full_scale import ClipMode
+from a2sb.io.audio import BitDepth
+from a2sb.io.audio_stream import AudioReader, StreamResampler, streamed_output
+from a2sb.io.full_scale import ClipMode
 from a2sb.pipelines.bridge_sampling import BridgeParts, SamplingPlan
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion

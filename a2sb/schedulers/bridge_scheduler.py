@@ -147,7 +147,7 @@ class BridgeSchedulerMixin:
         """The schedulers `from_config` swaps between: this class and every registered sampler's.
 
         diffusers looks the names of `_compatibles` up in the `diffusers` package, which holds
-        none of a2sb's; the registry (`a2sb.sampling_names.SAMPLERS`) is where they are. With
+        none of a2sb's; the registry (`a2sb.names.SAMPLERS`) is where they are. With
         them, diffusers' `from_config` takes the bridge's keys, sets the other samplers' own
         options (`ot_ode`, `eta`) aside without a warning and keeps them in the config, so that
         a swap back restores them.

@@ -1,4 +1,4 @@
-"""The bridge samplers by name: the scheduler classes of `a2sb.sampling_names.SAMPLERS`.
+"""The bridge samplers by name: the scheduler classes of `a2sb.names.SAMPLERS`.
 
 The registry itself is a torch-free mapping of names to "module:Class" (the command line offers
 its names before torch loads); this module imports the classes it names, on first use. A
@@ -14,7 +14,7 @@ import inspect
 from diffusers import SchedulerMixin
 
 from a2sb.errors import A2SBInputError
-from a2sb.sampling_names import SAMPLERS
+from a2sb.names import SAMPLERS
 
 
 def scheduler_class(name: str) -> type[SchedulerMixin]:

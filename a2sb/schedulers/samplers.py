@@ -4,13 +4,13 @@
 
 is `DBIMScheduler.from_config(pipe.scheduler.config, eta=0.0)`, checked: the command line and
 the web app choose samplers through it. The names are those of the registry,
-`a2sb.sampling_names.SAMPLERS`.
+`a2sb.names.SAMPLERS`.
 """
 
 from __future__ import annotations
 
 from a2sb.errors import A2SBInputError
-from a2sb.sampling_names import steps_text
+from a2sb.names import steps_text
 from a2sb.schedulers.bridge_scheduler import BridgeSchedulerMixin
 from a2sb.schedulers.registry import (
     config_keys,

@@ -3,7 +3,7 @@
 Each holds the Accelerate state (weights, optimizer, EMA, every rank's random states),
 `training_state.json` with the step, and `pipeline/`, a ready `A2SBPipeline` of that step.
 A checkpoint is written into a hidden `.step-00001000.partial/` renamed once complete
-(`a2sb.atomic_output`), so a full disk or a kill during a save leaves the earlier checkpoints
+(`a2sb.io.atomic_output`), so a full disk or a kill during a save leaves the earlier checkpoints
 as they were, and resuming from "latest" takes the latest complete one.
 """
 
@@ -14,8 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
-from a2sb.atomic_output import PARTIAL_TAG, remove_quietly
 from a2sb.errors import A2SBInputError
+from a2sb.io.atomic_output import PARTIAL_TAG, remove_quietly
 
 CHECKPOINTS_FOLDER = "checkpoints"
 STATE_FILE = "training_state.json"

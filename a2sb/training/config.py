@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 import yaml
 
-from a2sb.audio import AUDIO_EXTENSIONS
 from a2sb.degradations import EndpointFill, TrainingMaskSampler
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import AUDIO_EXTENSIONS
 from a2sb.pipelines.pipeline_checks import checked_sampling_defaults
 from a2sb.training.config_values import config_from_dict
 

@@ -30,9 +30,9 @@ import soundfile
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from a2sb.audio import check_waveform, libsndfile_name, resample, to_mono
-from a2sb.audio_files import audio_files_in, file_suffixes
 from a2sb.errors import A2SBInputError
+from a2sb.io.audio import check_waveform, libsndfile_name, resample, to_mono
+from a2sb.io.audio_files import audio_files_in, file_suffixes
 from a2sb.training.config import DataConfig
 from a2sb.training.seeding import DATA_STREAM, numpy_generator
 

@@ -30,8 +30,8 @@ from safetensors import SafetensorError
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from a2sb.atomic_output import folder_written_atomically, partial_path
 from a2sb.errors import A2SBInputError
+from a2sb.io.atomic_output import folder_written_atomically, partial_path
 from a2sb.pipelines import A2SBPipeline
 from a2sb.schedulers import I2SBScheduler
 from a2sb.training.checkpoints import (

@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import soundfile
 
-from a2sb.audio import to_mono
+from a2sb.io.audio import to_mono
 from a2sb.cutoff_detection import detect_cutoff
 
 EVALUATION_PACKAGES = ("wesnoth*-music", "hedgewars-data", "supertuxkart-data", "nexuiz-music")

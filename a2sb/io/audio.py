@@ -1,7 +1,7 @@
 """Audio files in and out: load, save, resample, channel handling.
 
 Waveforms are float32 numpy arrays shaped `[channels, samples]` with values in [-1, 1] (a
-float file's peaks above full scale are kept until written: see `a2sb.full_scale`).
+float file's peaks above full scale are kept until written: see `a2sb.io.full_scale`).
 Everything a person can get wrong here (a missing file, a file that is not audio, an empty
 file, NaN samples, an output that would overwrite its input) raises `A2SBInputError` with a
 message that names the fix.
@@ -19,9 +19,9 @@ import numpy as np
 import soundfile
 import soxr
 
-from a2sb.atomic_output import write_bytes_atomically
 from a2sb.errors import A2SBInputError
-from a2sb.full_scale import ClipMode, fit_to_full_scale
+from a2sb.io.atomic_output import write_bytes_atomically
+from a2sb.io.full_scale import ClipMode, fit_to_full_scale
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 """File extensions that `load_audio` reads (and that folder inputs are searched for)."""
@@ -182,9 +182,9 @@ def save_audio(
     """Write a waveform as wav or flac, chosen by the file extension, atomically.
 
     The file is encoded in memory and written through a hidden partial file renamed once
-    complete (`a2sb.atomic_output`), so a fault leaves no half-written file under `path`.
+    complete (`a2sb.io.atomic_output`), so a fault leaves no half-written file under `path`.
     Audio peaking above full scale is fitted to integer formats by `clip_mode`
-    (`a2sb.full_scale`); 32-bit float keeps it. Missing parent folders are created.
+    (`a2sb.io.full_scale`); 32-bit float keeps it. Missing parent folders are created.
 
     Args:
         path: `.wav` or `.flac` destination.

@@ -6,12 +6,12 @@ length in bounded memory").
 `AudioReader` reads a file block by block and resamples it on the way (`StreamResampler`,
 soxr's stream resampler): the blocks, put end to end, are `resample(*load_audio(path), rate)`
 (to float rounding), and exactly `AudioReader.samples` long. `streamed_output` writes blocks as
-they come into the hidden partial file of `a2sb.atomic_output`, renamed onto the final name when
+they come into the hidden partial file of `a2sb.io.atomic_output`, renamed onto the final name when
 the `with` block ends without error; the file is byte for byte the one `save_audio` writes
-from the whole waveform, for every bit depth and clip mode (`a2sb.full_scale`). Only a few
+from the whole waveform, for every bit depth and clip mode (`a2sb.io.full_scale`). Only a few
 blocks are ever in memory.
 
-The errors are those of `a2sb.audio` (`A2SBInputError` for bad input, `A2SBWriteError` for a
+The errors are those of `a2sb.io.audio` (`A2SBInputError` for bad input, `A2SBWriteError` for a
 file that cannot be written), plus one for a file that cannot be read to the end.
 """
 
@@ -27,14 +27,15 @@ import numpy as np
 import soundfile
 import soxr
 
-from a2sb.atomic_output import (
+from a2sb.errors import A2SBInputError, A2SBWriteError
+from a2sb.io.atomic_output import (
     TEMPORARY_TAG,
     own_partial_path,
     publish,
     remove_quietly,
     write_failure_message,
 )
-from a2sb.audio import (
+from a2sb.io.audio import (
     UNREADABLE_AUDIO_ERRORS,
     BitDepth,
     check_audio_path,
@@ -47,8 +48,7 @@ from a2sb.audio import (
     truncation_error,
     unreadable_audio_error,
 )
-from a2sb.errors import A2SBInputError, A2SBWriteError
-from a2sb.full_scale import (
+from a2sb.io.full_scale import (
     ClipMode,
     above_full_scale_error,
     check_clip_mode,
@@ -64,7 +64,7 @@ BLOCK_SAMPLES = 1 << 16
 class StreamResampler:
     """soxr's stream resampler at high quality, cut to an exact length.
 
-    The blocks it returns, put end to end, equal `a2sb.audio.resample` of the whole signal
+    The blocks it returns, put end to end, equal `a2sb.io.audio.resample` of the whole signal
     cropped or zero-padded to `output_samples` (as the pipeline fits a result to its input's
     duration). Equal rates pass blocks through unchanged.
 
@@ -400,7 +400,7 @@ def streamed_output(
     """Write a wav or flac file block by block, atomically: the same file as `save_audio`.
 
     Blocks go to a hidden partial file of `path` of this writer's own
-    (`a2sb.atomic_output.own_partial_path`), which is renamed onto `path` when the `with` block
+    (`a2sb.io.atomic_output.own_partial_path`), which is renamed onto `path` when the `with` block
     ends; if it raises (anything, Ctrl-C included), the partial file is removed and the
     exception goes on. The peak of the whole output is
     known only at the end, so the clip modes of integer formats work thus: "error" raises as
@@ -414,7 +414,7 @@ def streamed_output(
         sampling_rate: samples per second.
         channels: channels of every block.
         bit_depth: "16" or "24" (integer PCM), or "32f" (float, wav only).
-        clip_mode: "rescale", "clamp" or "error" (`a2sb.full_scale`).
+        clip_mode: "rescale", "clamp" or "error" (`a2sb.io.full_scale`).
         replace: whether the finished file replaces a file that is under `path` by then
             (False keeps that file and raises `A2SBOutputExistsError`).
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from a2sb.audio import AUDIO_EXTENSIONS
+from a2sb.io.audio import AUDIO_EXTENSIONS
 
 
 def file_suffixes(extensions: Iterable[str]) -> set[str]:
