@@ -29,6 +29,7 @@ from synth import synth_music, write_band_limited
 from a2sb.cli import build_parser, main
 from a2sb.cli.console import Console
 from a2sb.cli.page_restoration import MEGABYTE, PageRequest, PageRestorer
+from a2sb.cli.restore_settings import settings_from_args
 from a2sb.cli.web_app import build_app, launch_options
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
@@ -306,18 +307,32 @@ def restorer(files, tmp_path) -> PageRestorer:
     )
 
 
-def test_request_becomes_the_restore_command_line():
+def test_request_becomes_the_restore_settings():
     clip = Path("clip.wav")
-    assert PageRequest(cutoff="8k").restore_arguments(clip) == [
-        "restore", "clip.wav", "--task", "bandwidth-extension", "--spectrogram",
-        "--cutoff=8k", "--output-format", "wav",
-    ]  # fmt: skip
-    request = PageRequest("inpainting", gaps="1-1.5, 0:02 - 0:02.5", preset="custom steps",
+    settings = PageRequest(cutoff="8k").settings(clip)
+    assert (settings.task, settings.cutoff_hz, settings.gaps) == ("bandwidth_extension", 8000, [])
+    assert (settings.inputs, settings.output_format, settings.spectrogram) == (
+        ["clip.wav"],
+        "wav",
+        True,
+    )
+    assert settings.num_inference_steps is None and settings.seed is None
+    request = PageRequest("inpainting", gaps="1.5-2, 0:00.2 - 0:00.5", preset="custom steps",
                           steps=7, seed="3", output_format="flac")  # fmt: skip
-    assert request.restore_arguments(clip)[2:] == [
-        "--task", "inpainting", "--spectrogram", "--gap=1-1.5", "--gap=0:02-0:02.5",
-        "--steps", "7", "--seed", "3", "--output-format", "flac",
-    ]  # fmt: skip
+    settings = request.settings(clip)
+    assert (settings.task, settings.cutoff_hz) == ("inpainting", None)
+    assert settings.gaps == [(0.2, 0.5), (1.5, 2.0)]
+    assert (settings.num_inference_steps, settings.seed, settings.output_format) == (7, 3, "flac")
+
+
+def test_the_page_restores_with_the_command_lines_defaults():
+    """What the page does not set is what `a2sb restore FILE` does without options."""
+    args = build_parser().parse_args(["restore", "clip.wav", "--cutoff", "auto"])
+    command_line = settings_from_args(args)
+    page = PageRequest().settings(Path("clip.wav"))
+    for name in ("bit_depth", "clip_mode", "output_rate", "window_batch_size", "sampler", "eta",
+                 "window_schedule", "window_frames", "hop_frames", "overwrite"):  # fmt: skip
+        assert getattr(page, name) == getattr(command_line, name), name
 
 
 def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, files):
@@ -344,11 +359,17 @@ def test_restorer_writes_the_result_and_the_picture_in_its_own_folder(restorer, 
             "lies outside the audio, which lasts 0.5",
         ),
         ("clip", PageRequest("inpainting", gaps="0.2"), "gap '0.2' is not START-END"),
-        ("clip", PageRequest("inpainting"), "needs at least one gap; type the gaps as START-END"),
+        (
+            "clip",
+            PageRequest("inpainting"),
+            "needs at least one gap; pass START-END stretches in the Gaps field",
+        ),
         ("clip", PageRequest(cutoff="30k"), "cutoff 30000 Hz is outside (0, 22050) Hz"),
         ("clip", PageRequest(task="denoise"), "task 'denoise' is not offered"),
         ("clip", PageRequest(seed="lucky"), "Seed 'lucky' is not a whole number; type one"),
         ("clip", PageRequest(cutoff="-5"), "Cutoff '-5' is not a frequency"),
+        ("clip", PageRequest(seed="-1"), "Seed -1 is below 0; give 0 or more"),
+        ("clip", PageRequest(preset="custom steps", steps=0), "Steps 0 is below 1"),
     ],
 )
 def test_restorer_refuses_with_one_line(restorer, files, tmp_path, upload, request_, message):

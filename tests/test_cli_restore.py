@@ -306,6 +306,9 @@ def test_a_full_band_file_fails_before_any_model_loads_naming_the_option(tmp_pat
 
 def test_the_page_says_its_cutoff_field_for_the_librarys_cutoff_hz():
     from a2sb.cli.page_restoration import in_page_words
+    from a2sb.errors import A2SBInputError
 
-    message = "no cutoff found: ...; give the cutoff explicitly (--cutoff HZ) to replace it"
-    assert in_page_words(message).endswith("explicitly (the Cutoff field) to replace it")
+    error = A2SBInputError(
+        "no cutoff found: ...; give the cutoff explicitly (cutoff_hz) to replace it"
+    )
+    assert in_page_words(error).endswith("explicitly (the Cutoff field) to replace it")

@@ -56,7 +56,7 @@ def parse_gap(text: str) -> tuple[float, float]:
         raise A2SBInputError(f"gap {text!r} is not START-END: {error}") from error
 
 
-def parse_cutoff(text: str) -> float | None:
+def parse_cutoff(text: str, option: str = "--cutoff") -> float | None:
     """A cutoff in Hz from `8000`, `8000Hz`, `8k` or `8kHz`; None for `auto` (detect it).
 
     Raises:
@@ -67,7 +67,7 @@ def parse_cutoff(text: str) -> float | None:
     match = _FREQUENCY.match(text.strip())
     if match is None:
         raise A2SBInputError(
-            f"--cutoff {text!r} is not a frequency; give Hz (8000 or 8k) or auto to detect it"
+            f"{option} {text!r} is not a frequency; give Hz (8000 or 8k) or auto to detect it"
         )
     number, kilo = match.groups()
     return float(number) * (1000 if kilo else 1)

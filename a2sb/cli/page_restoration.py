@@ -1,10 +1,10 @@
 """What the web page (`a2sb app`) does with one request, through the code of `a2sb restore`.
 
-The page's fields become the command line of `a2sb restore` for the uploaded file, which the
-command's own parser and `settings_from_args` check, and the file is restored by the
-command's `restore_one_file` with `--spectrogram`: the same defaults, checks, messages and
-atomic writes as on the command line. Only the models loaded at start are used (chosen by
-name); each has a lock, so that it restores one file at a time.
+The page's fields become the command's typed `RestoreSettings` (parsed and range-checked here,
+with refusals that name the page's fields), and the file is restored by the command's
+`restore_one_file` with the picture on: the same defaults, checks, messages and atomic writes
+as on the command line. Only the models loaded at start are used (chosen by name); each has a
+lock, so that it restores one file at a time.
 
 Every upload is copied into its own folder under the app's temporary folder, and its result
 and picture are written beside the copy.
@@ -12,7 +12,6 @@ and picture are written beside the copy.
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import threading
@@ -21,18 +20,21 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from a2sb.cli import restore
 from a2sb.cli.console import Console
 from a2sb.cli.inputs import OUTPUT_FORMATS, plan_jobs
+from a2sb.cli.option_values import MAX_SEED, check_within, parse_cutoff, parse_gap
 from a2sb.cli.restore_batch import check_gaps_inside_files, read_header, restore_one_file
-from a2sb.cli.restore_settings import RestoreSettings, settings_from_args
+from a2sb.cli.restore_settings import MODEL_SAMPLING_RATE, RestoreSettings
 from a2sb.cli.summary import RestoreOutcome
 from a2sb.errors import A2SBInputError
+from a2sb.names import Task
 from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.pipeline_checks import ArgumentNames
+from a2sb.schedulers.bridge_scheduler import MAX_INFERENCE_STEPS
 from a2sb.spectrogram_pictures import picture_path
 
-TASKS = {"bandwidth extension": "bandwidth-extension", "inpainting": "inpainting"}
-"""The page's task names and the `--task` each gives."""
+TASKS: dict[str, Task] = {"bandwidth extension": "bandwidth_extension", "inpainting": "inpainting"}
+"""The page's task names and the task each is."""
 MODEL_DEFAULT = "model default"
 CUSTOM_STEPS = "custom steps"
 PRESETS = (MODEL_DEFAULT, CUSTOM_STEPS)
@@ -65,25 +67,50 @@ class PageRequest:
     seed: str = ""
     output_format: str = "wav"
 
-    def restore_arguments(self, input_path: Path) -> list[str]:
-        """The `a2sb restore` command line (after `a2sb`) that does what the fields say.
+    def settings(self, input_path: Path) -> RestoreSettings:
+        """The settings of `a2sb restore` that do what the fields say, for one file.
 
         Raises:
-            A2SBInputError: a task, preset or format that the page does not offer.
+            A2SBInputError: a field the page does not offer, or one out of range; the message
+                names the field.
         """
         _check_choice("task", self.task, TASKS)
         _check_choice("preset", self.preset, PRESETS)
         _check_choice("output format", self.output_format, OUTPUT_FORMATS)
-        arguments = ["restore", str(input_path), "--task", TASKS[self.task], "--spectrogram"]
-        if self.task == "bandwidth extension":
-            arguments.append(f"--cutoff={self.cutoff.strip() or 'auto'}")
-        else:
-            arguments += [f"--gap={gap}" for gap in split_gaps(self.gaps)]
-        if self.preset == CUSTOM_STEPS:
-            arguments += ["--steps", str(int(self.steps))]
-        if self.seed.strip():
-            arguments += ["--seed", self.seed.strip()]
-        return arguments + ["--output-format", self.output_format]
+        task = TASKS[self.task]
+        inpainting = task == "inpainting"
+        cutoff_hz = None if inpainting else parse_cutoff(self.cutoff or "auto", "Cutoff")
+        gaps = sorted(parse_gap(gap) for gap in split_gaps(self.gaps)) if inpainting else []
+        A2SBPipeline.check_inputs(task, cutoff_hz, gaps, MODEL_SAMPLING_RATE, names=PAGE_NAMES)
+        steps = int(self.steps) if self.preset == CUSTOM_STEPS else None
+        if steps is not None:
+            check_within("Steps", steps, 1, MAX_INFERENCE_STEPS)
+        return RestoreSettings(
+            task=task,
+            cutoff_hz=cutoff_hz,
+            gaps=gaps,
+            num_inference_steps=steps,
+            seed=page_seed(self.seed),
+            spectrogram=True,
+            inputs=[str(input_path)],
+            output_format=self.output_format,
+        )
+
+
+def page_seed(text: str) -> int | None:
+    """The Seed field: a whole number in the range a generator takes, or empty for a random
+    seed."""
+    if not text.strip():
+        return None
+    try:
+        seed = int(text.strip())
+    except ValueError as error:
+        raise A2SBInputError(
+            f"Seed {text.strip()!r} is not a whole number; type one (for a repeatable result), "
+            "or leave the field empty for a random seed"
+        ) from error
+    check_within("Seed", seed, 0, MAX_SEED)
+    return seed
 
 
 @dataclass(frozen=True)
@@ -157,20 +184,20 @@ class PageRestorer:
             return self._restore_copy(copy, request, model)
         except A2SBInputError as error:
             shutil.rmtree(folder, ignore_errors=True)
-            message = str(error).replace(str(copy), copy.name)
-            raise A2SBInputError(in_page_words(message)) from error
+            raise A2SBInputError(str(error).replace(str(copy), copy.name)) from error
 
     def _restore_copy(self, copy: Path, request: PageRequest, model: str) -> PageResult:
-        args = _restore_parser().parse_args(request.restore_arguments(copy))
-        settings = settings_from_args(args)
-        (job,) = plan_jobs(args.inputs, None, args.output_format)
+        settings = request.settings(copy)
+        (job,) = plan_jobs(settings.inputs, None, settings.output_format)
         header = read_header(copy)
         if isinstance(header, A2SBInputError):
             raise header
         if settings.task == "inpainting":
             check_gaps_inside_files(settings.gaps, {copy: header})
         with self._locks[model]:
-            result = restore_one_file(self.models[model], job, settings, header, self.console)
+            result = restore_one_file(
+                self.models[model], job, settings, header, self.console, words=in_page_words
+            )
         if result.status != "restored":
             raise A2SBInputError(result.detail)
         return PageResult(
@@ -205,43 +232,20 @@ def split_gaps(text: str) -> list[str]:
     return [part.replace(" ", "") for part in re.split(r"[,;\n]", text) if part.strip()]
 
 
-class _PageArgumentParser(argparse.ArgumentParser):
-    """The parser of `a2sb restore` raising `A2SBInputError` instead of exiting."""
-
-    def error(self, message: str):
-        raise A2SBInputError(message)
-
-
-def _restore_parser() -> argparse.ArgumentParser:
-    parser = _PageArgumentParser(prog="a2sb")
-    restore.add_parser(parser.add_subparsers(parser_class=_PageArgumentParser))
-    return parser
-
-
-PAGE_WORDS = (
-    (
-        r"argument --seed: invalid int value: '([^']*)'",
-        r"Seed '\1' is not a whole number; type "
-        "one (for a repeatable result), or leave the field empty for a random seed",
-    ),
-    (r"--seed (-?\d+) is below 0", r"Seed \1 is below 0"),
-    (r"--cutoff '([^']*)' is not a frequency", r"Cutoff '\1' is not a frequency"),
-    (r"pass --gap START-END", "type the gaps as START-END in the Gaps field"),
-    (r"--steps (\d+) is below 1", r"Steps \1 is below 1"),
-    (r"\((?:cutoff_hz|--cutoff HZ)\)", "(the Cutoff field)"),
-    (r"--cutoff", "the Cutoff field"),
-    (r"--gap", "the Gaps field"),
-    (r"--task inpaint", "the task inpainting"),
-    (r"--task bwe", "the task bandwidth extension"),
+PAGE_NAMES = ArgumentNames(
+    gaps="the Gaps field",
+    gap_example="START-END stretches in the Gaps field (e.g. 1:02.5-1:03)",
+    cutoff="the Cutoff field",
+    inpainting="the task inpainting",
+    bandwidth_extension="the task bandwidth extension",
 )
-"""What the command line's messages say in option syntax, in the page's words (its fields)."""
+"""How the pipeline's checks name the page's fields in their refusals."""
 
 
-def in_page_words(message: str) -> str:
-    """A refusal of `a2sb restore`, reworded for the page: its fields, not the options."""
-    for pattern, replacement in PAGE_WORDS:
-        message = re.sub(pattern, replacement, message)
-    return message
+def in_page_words(error: Exception) -> str:
+    """A refusal of the library met while restoring, in the page's words: `cutoff_hz` is the
+    Cutoff field."""
+    return str(error).replace("(cutoff_hz)", f"({PAGE_NAMES.cutoff})")
 
 
 def result_line(model: str, settings: RestoreSettings, result: RestoreOutcome) -> str:

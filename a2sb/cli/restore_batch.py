@@ -16,6 +16,7 @@ import argparse
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,14 +192,17 @@ def restore_one_file(
     header: AudioHeader,
     console: Console,
     cutoff_hz: float | None = None,
+    words: Callable[[Exception], str] | None = None,
 ) -> RestoreOutcome:
     """Restore one file (`restore_file` writes it through a hidden partial file, renamed once
     complete).
 
     Never raises an `Exception`: any failure of this file, a full disk included, is its
     result, so that a batch goes on. Only an interruption passes. `cutoff_hz`, when given,
-    is the cutoff detected for it beforehand (`check_before_loading`).
+    is the cutoff detected for it beforehand (`check_before_loading`). `words` says a library
+    refusal in the words of the interface (`in_cli_words` by default; the page has its own).
     """
+    words = words or in_cli_words
     seed = settings.seed if settings.seed is not None else secrets.randbelow(2**31)
     console.say(f"{job.input_path} → {job.output_path}: {settings.describe(seed)}")
     output_path = job.output_path
@@ -219,9 +223,9 @@ def restore_one_file(
         if settings.spectrogram:
             save_picture(job, output, settings)
     except A2SBOutputExistsError as error:  # another run wrote this output meanwhile
-        return RestoreOutcome(str(job.input_path), str(output_path), "skipped", in_cli_words(error))
+        return RestoreOutcome(str(job.input_path), str(output_path), "skipped", words(error))
     except Exception as error:  # any failure is this file's result; the batch goes on
-        reason = failure_reason(error, settings)  # said once, in the summary
+        reason = failure_reason(error, settings, words)  # said once, in the summary
         return RestoreOutcome(str(job.input_path), str(output_path), "failed", reason)
     cutoff_hz = output.cutoff_hz[0] if output.cutoff_hz else None
     seconds = time.monotonic() - started
@@ -248,7 +252,7 @@ def failed_result(job: RestoreJob, error: A2SBInputError) -> RestoreOutcome:
     return RestoreOutcome(str(job.input_path), str(job.output_path), "failed", in_cli_words(error))
 
 
-def in_cli_words(error: A2SBInputError | A2SBWriteError) -> str:
+def in_cli_words(error: Exception) -> str:
     """A library refusal in the command line's words: `--cutoff HZ` where it says `cutoff_hz`,
     `--overwrite` where it says `overwrite=True`."""
     message = str(error).replace("(cutoff_hz)", "(--cutoff HZ)")
@@ -265,10 +269,13 @@ def skipped_result(job: RestoreJob) -> RestoreOutcome:
     )
 
 
-def failure_reason(error: Exception, settings: RestoreSettings) -> str:
-    """One line saying why a file failed, with the fix where one is known."""
+def failure_reason(
+    error: Exception, settings: RestoreSettings, words: Callable[[Exception], str]
+) -> str:
+    """One line saying why a file failed, with the fix where one is known; a library refusal
+    in `words`."""
     if isinstance(error, A2SBInputError):
-        return in_cli_words(error)
+        return words(error)
     if isinstance(error, A2SBWriteError):
         return str(error)
     if isinstance(error, torch.OutOfMemoryError):
