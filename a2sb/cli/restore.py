@@ -29,7 +29,7 @@ the sampling defaults of the bundled model, and what this machine runs: a2sb env
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register `restore` and its arguments."""
+    """Register `restore` and its arguments, in the groups `--help` shows."""
     parser = subparsers.add_parser(
         "restore",
         help="restore audio files: re-create lost high frequencies, or fill gaps",
@@ -60,6 +60,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(default: next to each input); with one input file, a .wav or .flac name is the "
         "result file itself",
     )
+    _add_task_options(parser)
+    _add_model_options(parser)
+    _add_sampling_options(parser)
+    _add_output_options(parser)
+    parser.set_defaults(run=run)
+
+
+def _add_task_options(parser: argparse.ArgumentParser) -> None:
+    """What to restore: the task, the cutoff, the gaps."""
     task = parser.add_argument_group("what to restore")
     task.add_argument(
         "--task",
@@ -82,6 +91,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="inpainting: a stretch to re-create, in seconds (62.5-63) or minutes:seconds "
         "(1:02.5-1:03); repeat for several gaps",
     )
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model, where and how it runs, and the seed."""
     model = parser.add_argument_group("model and sampling")
     model.add_argument(
         "--model",
@@ -102,35 +115,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="for the released model: unpickle its files fully if weights-only loading "
         "refuses them; this can run code from the files, so use it only for files you trust",
-    )
-    sampling = parser.add_argument_group(
-        "sampling (each defaults to the model's own setting; `a2sb env` shows it)"
-    )
-    sampling.add_argument(
-        "--sampler",
-        choices=list(SAMPLER_NAMES),
-        help="i2sb: the released stochastic sampler, needs about 49 steps; dbim: the implicit "
-        "sampler, as good in 5-16 steps on the same model (a few times faster)",
-    )
-    sampling.add_argument(
-        "--eta",
-        type=float,
-        metavar="E",
-        help="dbim only: share of fresh noise per step, 0 (deterministic, the fastest to "
-        "converge) to 1 (the i2sb step); default 0",
-    )
-    sampling.add_argument(
-        "--steps",
-        type=int,
-        metavar="N",
-        help="network calls per window; time grows linearly with it (the release: 49, the "
-        "paper's 50)",
-    )
-    sampling.add_argument(
-        "--windows",
-        choices=list(WINDOW_SCHEDULES),
-        help="overlap: windows every 128 frames, averaged, as released (each frame evaluated "
-        "twice per step); shifted: side by side, seams moving every step (half the cost)",
     )
     model.add_argument(
         "--seed",
@@ -172,6 +156,43 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="advanced: frames between window starts, or the shift of shifted windows' seams "
         "per step (default 128)",
     )
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    """The sampler and its settings (each defaults to the model's own)."""
+    sampling = parser.add_argument_group(
+        "sampling (each defaults to the model's own setting; `a2sb env` shows it)"
+    )
+    sampling.add_argument(
+        "--sampler",
+        choices=list(SAMPLER_NAMES),
+        help="i2sb: the released stochastic sampler, needs about 49 steps; dbim: the implicit "
+        "sampler, as good in 5-16 steps on the same model (a few times faster)",
+    )
+    sampling.add_argument(
+        "--eta",
+        type=float,
+        metavar="E",
+        help="dbim only: share of fresh noise per step, 0 (deterministic, the fastest to "
+        "converge) to 1 (the i2sb step); default 0",
+    )
+    sampling.add_argument(
+        "--steps",
+        type=int,
+        metavar="N",
+        help="network calls per window; time grows linearly with it (the release: 49, the "
+        "paper's 50)",
+    )
+    sampling.add_argument(
+        "--windows",
+        choices=list(WINDOW_SCHEDULES),
+        help="overlap: windows every 128 frames, averaged, as released (each frame evaluated "
+        "twice per step); shifted: side by side, seams moving every step (half the cost)",
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """The result files: format, bit depth, clipping, rate, pictures."""
     output = parser.add_argument_group("output")
     output.add_argument(
         "--output-format",
@@ -209,7 +230,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     output.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars or information lines"
     )
-    parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:

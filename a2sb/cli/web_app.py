@@ -19,6 +19,8 @@ import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from a2sb.cli.console import Console
@@ -71,6 +73,158 @@ REFUSAL_PREFIX = "Cannot restore: "
 
 def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
     """The Blocks page; `restorer` does the work of its `/restore` endpoint."""
+    with gr.Blocks(
+        title="a2sb: restore music",
+        analytics_enabled=False,
+        delete_cache=(CACHE_MAX_AGE_S, CACHE_MAX_AGE_S),
+    ) as page:
+        gr.Markdown(INTRO.format(max_file_mb=max_file_mb), elem_id="a2sb-title")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=320):
+                fields = InputFields.create(restorer)
+            with gr.Column(scale=3, min_width=420):
+                results = ResultFields.create()
+        connect(restorer, fields, results)
+    return page
+
+
+@dataclass(frozen=True)
+class InputFields:
+    """The page's left column: the upload and the fields of a request, and the button."""
+
+    audio: gr.Audio
+    task: gr.Radio
+    cutoff: gr.Textbox
+    gaps: gr.Textbox
+    preset: gr.Radio
+    steps: gr.Slider
+    model: gr.Dropdown
+    seed: gr.Textbox
+    output_format: gr.Radio
+    run: gr.Button
+
+    @classmethod
+    def create(cls, restorer: PageRestorer) -> InputFields:
+        first_model = restorer.model_names[0]
+        audio = gr.Audio(
+            sources=["upload", "microphone"], type="filepath", label="Before", elem_id="a2sb-input"
+        )
+        task = gr.Radio(list(TASKS), value="bandwidth extension", label="Task")
+        cutoff = gr.Textbox(
+            value="auto",
+            elem_id="a2sb-cutoff",
+            label="Cutoff",
+            info="auto (detected), or the highest frequency to keep: 8000 or 8k",
+        )
+        gaps = gr.Textbox(
+            value="",
+            label="Gaps",
+            placeholder="2.5-3, 0:41-0:41.4",
+            info="inpainting: START-END in seconds or m:ss, commas between gaps",
+            visible=False,
+        )
+        with gr.Row():
+            preset = gr.Radio(
+                list(PRESETS),
+                elem_id="a2sb-preset",
+                value=MODEL_DEFAULT,
+                label="Speed / quality",
+                info="the model's own sampling, or a number of steps (fewer: faster, rougher)",
+            )
+            steps = gr.Slider(
+                1,
+                200,
+                value=restorer.default_steps(first_model),
+                step=1,
+                label="Steps",
+                visible=False,
+                elem_id="a2sb-steps",
+            )
+        with gr.Row():
+            model = gr.Dropdown(
+                restorer.model_names, value=first_model, label="Model", elem_id="a2sb-model"
+            )
+            seed = gr.Textbox(value="", label="Seed", placeholder="random", elem_id="a2sb-seed")
+            output_format = gr.Radio(list(OUTPUT_FORMATS), value="wav", label="Download as")
+        run = gr.Button("Restore", variant="primary", elem_id="a2sb-restore")
+        return cls(audio, task, cutoff, gaps, preset, steps, model, seed, output_format, run)
+
+    def request(self) -> list[gr.components.Component]:
+        """The inputs of `/restore`, in the order of `restore_handler`'s parameters."""
+        return [
+            self.audio,
+            self.task,
+            self.cutoff,
+            self.gaps,
+            self.preset,
+            self.steps,
+            self.seed,
+            self.model,
+            self.output_format,
+        ]
+
+
+@dataclass(frozen=True)
+class ResultFields:
+    """The page's right column: the result's player, its picture, the download, the status."""
+
+    audio: gr.Audio
+    picture: gr.Image
+    download: gr.File
+    status: gr.Markdown
+
+    @classmethod
+    def create(cls) -> ResultFields:
+        audio = gr.Audio(type="filepath", label="After", interactive=False, elem_id="a2sb-result")
+        picture = gr.Image(
+            type="filepath",
+            label="Spectrograms before and after",
+            show_label=False,
+            interactive=False,
+            elem_id="a2sb-picture",
+        )
+        with gr.Row():
+            download = gr.File(label="Result", interactive=False, elem_id="a2sb-file")
+            status = gr.Markdown(label="status", elem_id="a2sb-status")
+        return cls(audio, picture, download, status)
+
+
+def connect(restorer: PageRestorer, fields: InputFields, results: ResultFields) -> None:
+    """The page's events: fields shown for the task and preset chosen, the steps slider at the
+    chosen model's default, and the button that restores (`/restore`)."""
+    fields.task.change(
+        lambda chosen: (
+            gr.update(visible=chosen == "bandwidth extension"),
+            gr.update(visible=chosen == "inpainting"),
+        ),
+        fields.task,
+        [fields.cutoff, fields.gaps],
+        api_name=False,
+    )
+    fields.preset.change(
+        lambda chosen: gr.update(visible=chosen == CUSTOM_STEPS),
+        fields.preset,
+        fields.steps,
+        api_name=False,
+    )
+    fields.model.change(
+        lambda chosen: gr.update(value=restorer.default_steps(chosen)),
+        fields.model,
+        fields.steps,
+        api_name=False,
+    )
+    fields.run.click(
+        restore_handler(restorer),
+        fields.request(),
+        [results.audio, results.picture, results.download, results.status],
+        api_name="restore",
+        show_progress_on=results.audio,
+        concurrency_limit=len(restorer.model_names),  # one file per model at a time
+    )
+
+
+def restore_handler(restorer: PageRestorer) -> Callable[..., tuple]:
+    """The function behind `/restore`: its parameters are the API's, with the page's defaults."""
     first_model = restorer.model_names[0]
 
     def restore(
@@ -88,127 +242,16 @@ def build_page(restorer: PageRestorer, max_file_mb: float) -> gr.Blocks:
         """Restore one file; returns the result (player and download), its picture, a line.
         A refusal is that line (no result): it stays on the page, in the page's words, where
         a toast would vanish."""
-        request = PageRequest(
-            task=task,
-            cutoff=cutoff,
-            gaps=gaps,
-            preset=preset,
-            steps=int(steps),
-            seed=seed,
-            output_format=output_format,
-        )
+        request = PageRequest(task, cutoff, gaps, preset, int(steps), seed, output_format)
         progress(0, desc="starting")
         try:
             result = restorer.restore(audio, request, model)
         except A2SBInputError as error:
             return None, None, None, f"{REFUSAL_PREFIX}{error}"
-        return (
-            str(result.result_path),
-            str(result.picture_path),
-            str(result.result_path),
-            result.message,
-        )
+        result_path = str(result.result_path)
+        return result_path, str(result.picture_path), result_path, result.message
 
-    with gr.Blocks(
-        title="a2sb: restore music",
-        analytics_enabled=False,
-        delete_cache=(CACHE_MAX_AGE_S, CACHE_MAX_AGE_S),
-    ) as page:
-        gr.Markdown(INTRO.format(max_file_mb=max_file_mb), elem_id="a2sb-title")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=2, min_width=320):
-                audio = gr.Audio(
-                    sources=["upload", "microphone"],
-                    type="filepath",
-                    label="Before",
-                    elem_id="a2sb-input",
-                )
-                task = gr.Radio(list(TASKS), value="bandwidth extension", label="Task")
-                cutoff = gr.Textbox(
-                    value="auto",
-                    elem_id="a2sb-cutoff",
-                    label="Cutoff",
-                    info="auto (detected), or the highest frequency to keep: 8000 or 8k",
-                )
-                gaps = gr.Textbox(
-                    value="",
-                    label="Gaps",
-                    placeholder="2.5-3, 0:41-0:41.4",
-                    info="inpainting: START-END in seconds or m:ss, commas between gaps",
-                    visible=False,
-                )
-                with gr.Row():
-                    preset = gr.Radio(
-                        list(PRESETS),
-                        elem_id="a2sb-preset",
-                        value=MODEL_DEFAULT,
-                        label="Speed / quality",
-                        info="the model's own sampling, or a number of steps "
-                        "(fewer: faster, rougher)",
-                    )
-                    steps = gr.Slider(
-                        1,
-                        200,
-                        value=restorer.default_steps(first_model),
-                        step=1,
-                        label="Steps",
-                        visible=False,
-                        elem_id="a2sb-steps",
-                    )
-                with gr.Row():
-                    model = gr.Dropdown(
-                        restorer.model_names, value=first_model, label="Model", elem_id="a2sb-model"
-                    )
-                    seed = gr.Textbox(
-                        value="", label="Seed", placeholder="random", elem_id="a2sb-seed"
-                    )
-                    output_format = gr.Radio(list(OUTPUT_FORMATS), value="wav", label="Download as")
-                run = gr.Button("Restore", variant="primary", elem_id="a2sb-restore")
-            with gr.Column(scale=3, min_width=420):
-                result_audio = gr.Audio(
-                    type="filepath", label="After", interactive=False, elem_id="a2sb-result"
-                )
-                picture = gr.Image(
-                    type="filepath",
-                    label="Spectrograms before and after",
-                    show_label=False,
-                    interactive=False,
-                    elem_id="a2sb-picture",
-                )
-                with gr.Row():
-                    download = gr.File(label="Result", interactive=False, elem_id="a2sb-file")
-                    status = gr.Markdown(label="status", elem_id="a2sb-status")
-
-        task.change(
-            lambda chosen: (
-                gr.update(visible=chosen == "bandwidth extension"),
-                gr.update(visible=chosen == "inpainting"),
-            ),
-            task,
-            [cutoff, gaps],
-            api_name=False,
-        )
-        preset.change(
-            lambda chosen: gr.update(visible=chosen == CUSTOM_STEPS),
-            preset,
-            steps,
-            api_name=False,
-        )
-        model.change(  # the slider starts at the chosen model's own default
-            lambda chosen: gr.update(value=restorer.default_steps(chosen)),
-            model,
-            steps,
-            api_name=False,
-        )
-        run.click(
-            restore,
-            [audio, task, cutoff, gaps, preset, steps, seed, model, output_format],
-            [result_audio, picture, download, status],
-            api_name="restore",
-            show_progress_on=result_audio,
-            concurrency_limit=len(restorer.model_names),  # one file per model at a time
-        )
-    return page
+    return restore
 
 
 def serve(args: argparse.Namespace) -> int:
