@@ -109,6 +109,7 @@ def page(browser, app):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)  # a loaded machine answers in seconds, not the default 5
     page.goto(app[0])
     yield page
     context.close()
