@@ -10,14 +10,9 @@ from a2sb.errors import A2SBInputError
 from a2sb.models import A2SBPartitionedModel
 from a2sb.pipelines import A2SBPipeline
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
-from a2sb.pipelines.multidiffusion import (
-    joined_model_output,
-    needed_windows,
-    overlap_windows,
-    padded_frames,
-    tile_frames,
-)
+from a2sb.pipelines.multidiffusion import padded_frames, tile_frames
 from a2sb.pipelines.pipeline_checks import ArgumentNames
+from a2sb.pipelines.wavefront import OutputSums
 from a2sb.representations import ComplexSTFT, FactorizedSTFT
 from a2sb.schedulers import I2SBScheduler, sample_bridge
 
@@ -131,15 +126,10 @@ def test_one_window_over_the_whole_input_equals_the_plain_bridge_sampler():
 
 
 def test_multidiffusion_averages_overlapping_windows_exactly():
-    sample = torch.zeros(1, 1, 2, 96)
-    call = iter(range(100))
-
-    def model_fn(windows):  # window j returns the constant j
-        return torch.full_like(windows, float(next(call)))
-
-    pairs = needed_windows(overlap_windows(96, 32, 16), torch.ones(1, 96, dtype=torch.bool))
-    averaged = joined_model_output(model_fn, sample, pairs, 32, window_batch_size=1)
-    # windows start at 0, 16, 32, 48, 64 and are numbered 0..4
+    sums = OutputSums(rows=1, frame_shape=(1, 2))
+    for j, start in enumerate(range(0, 65, 16)):  # window j at 16 j returns the constant j
+        sums.add(0, start, torch.full((1, 2, 32), float(j)))
+    averaged = sums.mean(0, 96)
     expected = torch.tensor(
         [0.0] * 16 + [0.5] * 16 + [1.5] * 16 + [2.5] * 16 + [3.5] * 16 + [4.0] * 16
     )
@@ -205,6 +195,22 @@ def test_a_generator_per_item_restores_each_item_as_alone_with_its_generator():
     for item, audio, seed in zip(batch.audios, items, (1, 2), strict=True):
         alone = pipe(audio, 44100, cutoff_hz=4000, generator=seeded(seed), **FAST).audios[0]
         np.testing.assert_allclose(item, alone, atol=1e-6)  # batched model calls round apart
+
+
+def test_callback_on_step_end_sees_every_step_of_the_whole_batch_and_keeps_the_result():
+    audio = np.stack([synth_music(20000, channels=2, seed=s) for s in (0, 1)])  # 40 frames
+    pipe = pipeline(micro_unet())
+    seen = []
+
+    def watch(pipe, step_index, timestep, tensors):
+        seen.append((step_index, tuple(tensors["pred_original_sample"].shape)))
+        return tensors
+
+    arguments = {"cutoff_hz": 4000, "output_type": "latent", **FAST}
+    watched = pipe(audio, 44100, generator=seeded(3), callback_on_step_end=watch, **arguments)
+    plain = pipe(audio, 44100, generator=seeded(3), **arguments)
+    assert seen == [(0, (4, 3, 1024, 48)), (1, (4, 3, 1024, 48))]  # padded to W + ⌈8 / H⌉ H
+    torch.testing.assert_close(watched.audios, plain.audios, atol=1e-6, rtol=0)
 
 
 def test_a_list_of_generators_not_one_per_item_is_refused():

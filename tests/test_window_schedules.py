@@ -8,12 +8,12 @@ import torch
 from fakes import RecordingUNet
 from synth import synth_music
 
-import a2sb.pipelines.bridge_sampling as bridge_sampling
+import a2sb.pipelines.wavefront as wavefront
 from a2sb.errors import A2SBInputError
 from a2sb.pipelines import A2SBPipeline
+from a2sb.pipelines.bridge_sampling import SamplingPlan
 from a2sb.pipelines.multidiffusion import (
     Window,
-    joined_model_output,
     needed_windows,
     overlap_windows,
     padded_frames,
@@ -62,14 +62,14 @@ def test_shifted_schedule_pads_no_frame_past_the_window():
 
 def test_a_sampling_plan_pads_as_its_window_schedule_does():
     for schedule, padded in [("shifted", 862), ("overlap", 896)]:
-        plan = bridge_sampling.SamplingPlan(1, 1, 10, schedule, 256, 128, 4)
+        plan = SamplingPlan(1, 1, 10, schedule, 256, 128, 4)
         assert plan.padded_frames(862) == padded
 
 
 def test_joined_output_is_zero_where_no_window_is_used():
-    sample = torch.ones(1, 1, 1, 8)
-    pairs = [(0, Window(0, slice(0, 2)))]
-    joined = joined_model_output(lambda w: w * 3, sample, pairs, 4, window_batch_size=1)
+    sums = wavefront.OutputSums(rows=1, frame_shape=(1, 1))
+    sums.add(0, 0, torch.full((1, 1, 2), 3.0))  # a window whose output counts on frames 0, 1
+    joined = sums.mean(0, 8)
     torch.testing.assert_close(joined[0, 0, 0], torch.tensor([3.0, 3, 0, 0, 0, 0, 0, 0]))
 
 
@@ -109,7 +109,7 @@ def test_gap_only_windows_give_the_same_result_as_every_window(monkeypatch, sche
     def every_window(windows, missing_frames):
         return [(item, w) for w in windows for item in range(missing_frames.shape[0])]
 
-    monkeypatch.setattr(bridge_sampling, "needed_windows", every_window)
+    monkeypatch.setattr(wavefront, "needed_windows", every_window)
     every = pipe(audio, 44100, generator=seeded(4), **arguments).audios
     torch.testing.assert_close(skipped, every, atol=1e-6, rtol=0)
 

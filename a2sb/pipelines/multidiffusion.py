@@ -13,14 +13,15 @@ Two schedules, both giving the model windows of W frames:
   used only for the frames no other window covers. Every frame is evaluated once per step; no
   frame wraps around to the start.
 
-A window's output counts only on its `used` frames; uncovered frames (all known, when windows
-without missing content are skipped) get output 0, which the scheduler then overwrites.
+A window's output counts only on its `used` frames, and each frame's output is the mean of the
+windows that use it (`a2sb.pipelines.wavefront.OutputSums`); uncovered frames (all known, when
+windows without missing content are skipped) get output 0, which the scheduler then overwrites.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -123,70 +124,3 @@ def needed_windows(
         for item in range(missing_frames.shape[0])
         if bool(missing_frames[item, window.used].any())
     ]
-
-
-def window_batches(
-    pairs: Sequence[tuple[int, Window]], window_batch_size: int
-) -> Iterator[Sequence[tuple[int, Window]]]:
-    """The (item, window) pairs in groups of at most `window_batch_size`."""
-    for first in range(0, len(pairs), window_batch_size):
-        yield pairs[first : first + window_batch_size]
-
-
-def conditioned_window(
-    sample: torch.Tensor, condition: torch.Tensor | None, item: int, start: int, frames: int
-) -> torch.Tensor:
-    """Frames `[start, start + frames)` of `sample[item]` `[C, F, frames]`, with those of
-    `condition[item]` appended along the channels (`[2C, F, frames]`) when there is one."""
-    window = sample[item, ..., start : start + frames]
-    if condition is None:
-        return window
-    return torch.cat([window, condition[item, ..., start : start + frames]], dim=0)
-
-
-def joined_model_output(
-    model_fn: Callable[[torch.Tensor], torch.Tensor],
-    sample: torch.Tensor,
-    pairs: Sequence[tuple[int, Window]],
-    window_frames: int,
-    window_batch_size: int,
-    out: torch.Tensor | None = None,
-    on_batch_done: Callable[[], None] | None = None,
-    condition: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The model output over the whole sample: each frame the mean of the windows using it.
-
-    Args:
-        model_fn: maps a batch of windows `[n, channels, freq, window_frames]` (on the state's
-            device and dtype; `[n, 2 · channels, …]` with a `condition`) to outputs
-            `[n, channels, freq, window_frames]`.
-        sample: full-length state `[items, channels, freq, frames]`.
-        pairs: the (item, window) pairs to evaluate (`needed_windows`).
-        window_frames: W.
-        window_batch_size: windows per call of `model_fn`; the only size that the model sees.
-        out: float32 tensor shaped like `sample` to write the result into (a new one if None).
-        on_batch_done: called after each call of `model_fn` (progress bars).
-        condition: a tensor shaped like `sample` (x1) whose windows are concatenated to the
-            sample's along the channels, for a network that also sees the degraded endpoint.
-
-    Returns:
-        `[items, channels, freq, frames]`, float32; 0 on frames that no pair uses.
-    """
-    total = torch.zeros_like(sample, dtype=torch.float32) if out is None else out.zero_()
-    coverage = torch.zeros(sample.shape[0], sample.shape[-1], device=sample.device)
-    for batch in window_batches(pairs, window_batch_size):
-        windows = torch.stack(
-            [
-                conditioned_window(sample, condition, item, window.start, window_frames)
-                for item, window in batch
-            ]
-        )
-        outputs = model_fn(windows).to(device=sample.device, dtype=torch.float32)
-        for (item, window), output in zip(batch, outputs, strict=True):
-            used = window.used
-            offset = slice(used.start - window.start, used.stop - window.start)
-            total[item, ..., used] += output[..., offset]
-            coverage[item, used] += 1
-        if on_batch_done is not None:
-            on_batch_done()
-    return total.div_(coverage.clamp(min=1)[:, None, None, :])

@@ -399,8 +399,11 @@ class A2SBPipeline(DiffusionPipeline, FromOfficialCheckpointsMixin):
             output_type: "np", "pt", or "latent" for the restored spectrogram tensor.
             return_dict: return an `A2SBPipelineOutput` rather than a tuple.
             callback_on_step_end: `fn(pipeline, step_index, timestep, tensors)` called after each
-                step with `tensors = {"sample": x_s, "pred_original_sample": x0_hat}`; it may
-                return a dict with a replacement "sample".
+                step with `tensors = {"sample": x_s, "pred_original_sample": x0_hat}`, each
+                `[batch · channels, 3, freq, frames]` over the whole padded input; it may return
+                a dict with a replacement "sample". With it, the steps run one after the other
+                over the whole state (the sampler otherwise advances them together, block by
+                block); the result is the same.
             fill: None, or the fill the caller expects; it must be the one the model was
                 trained with (`pipeline.config.fill`), else the call is refused.
 

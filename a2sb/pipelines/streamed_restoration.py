@@ -8,15 +8,15 @@ The stages each hold a few blocks, and hand on what is finished:
       (44.1 kHz)       (STFT, margins)     (x1, DC row)     (the bridge loop)   (waveform blocks)
 
 Each stage gives exactly what its whole-signal counterpart gives on those frames (the STFT, the
-endpoint fill with `KeyedNoise`, `sample_whole_state`, the inverse STFT with the input's DC
-row), so the streamed result is `A2SBPipeline.__call__`'s on the whole file.
+endpoint fill with `KeyedNoise`, the inverse STFT with the input's DC row), and the sampler is
+the one `A2SBPipeline.__call__` runs, so the streamed result is `__call__`'s on the whole file.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from a2sb.io.full_scale import ClipMode
 from a2sb.pipelines.bridge_sampling import BridgeParts, SamplingPlan
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.wavefront import WavefrontSampler
+from a2sb.pipelines.wavefront import FrameQueue, WavefrontSampler, sampled
 from a2sb.representations import OverlapAddDecoder, StreamedSpectrum
 
 
@@ -107,21 +107,6 @@ class EndpointStream:
         return x1[..., emitted], dc_row
 
 
-class FrameQueue:
-    """Frames waiting for their turn: put blocks in, take the first n frames out."""
-
-    def __init__(self) -> None:
-        self.blocks: list[torch.Tensor] = []
-
-    def put(self, block: torch.Tensor) -> None:
-        self.blocks.append(block)
-
-    def take(self, frames: int) -> torch.Tensor:
-        joined = torch.cat(self.blocks, dim=-1)
-        self.blocks = [joined[..., frames:]]
-        return joined[..., :frames]
-
-
 def restore_stream(
     parts: BridgeParts,
     blocks: Iterable[np.ndarray],
@@ -158,19 +143,19 @@ def restore_stream(
     decoder = OverlapAddDecoder(representation, samples, channels)
     dc_rows = FrameQueue()
 
-    def decode(finished: list[torch.Tensor]) -> None:
-        for x0 in finished:
-            write(decoder.push(x0, dc_rows.take(x0.shape[-1])).numpy())
+    def endpoint_blocks() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for block in blocks:
+            yield from endpoints.push(spectra.push(torch.from_numpy(block)))
+        yield from endpoints.push(spectra.finish(), last=True)
 
-    def sample(endpoint_blocks: list[tuple[torch.Tensor, ...]]) -> None:
-        for x1, dc_row in endpoint_blocks:
+    def degraded() -> Iterator[torch.Tensor]:
+        """x1 as the blocks are read, their DC rows queued for the decoder."""
+        for x1, dc_row in endpoint_blocks():
             dc_rows.put(dc_row)
-            decode(sampler.push(x1))
+            yield x1
 
-    for block in blocks:
-        sample(endpoints.push(spectra.push(torch.from_numpy(block))))
-    sample(endpoints.push(spectra.finish(), last=True))
-    decode(sampler.finish())
+    for x0 in sampled(sampler, degraded()):
+        write(decoder.push(x0, dc_rows.take(x0.shape[-1])).numpy())
     write(decoder.finish().numpy())
 
 

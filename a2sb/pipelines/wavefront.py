@@ -16,26 +16,108 @@ time; level 0 is x1) can advance together, each a little behind the one before:
 - frames that no level needs any more are dropped.
 
 Level n + 1 trails level n by about a window, so each level keeps a few blocks alive and x1 is
-kept over about `num_inference_steps` + 3 blocks, whatever the duration. The windows are the
-whole-state loop's, the step the same elementwise function and the noise `KeyedNoise`'s, so
-the result is `sample_whole_state`'s, to the rounding of batched model calls.
+kept over about `num_inference_steps` + 3 blocks, whatever the duration. The windows are
+Algorithm 1's, the step elementwise and the noise `KeyedNoise`'s, so the result does not depend
+on how x1 is cut into blocks, to the rounding of batched model calls: `A2SBPipeline.__call__`
+gives the whole batch in memory as one source, `restore_file` a file's blocks as they are read.
+
+With a `step_end` callback (`A2SBPipeline.__call__`'s `callback_on_step_end`), level n + 1
+starts only once level n has stepped every frame, so that the callback sees, and may replace,
+the full state after each step; the levels then hold the whole state, as in-memory sampling
+does anyway.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 import torch
 
-from a2sb.pipelines.bridge_sampling import ModelFn, SamplingPlan, step_frames
+from a2sb.pipelines.bridge_sampling import ModelFn, SamplingPlan
 from a2sb.pipelines.keyed_noise import NOISE_BLOCK_FRAMES, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.multidiffusion import Window, needed_windows, schedule_windows
+from a2sb.pipelines.multidiffusion import Window, needed_windows, schedule_windows, tile_frames
 from a2sb.schedulers import BridgeScheduler
 
 BLOCK_FRAMES = NOISE_BLOCK_FRAMES
 """Frames per block of the wavefront: the keyed-noise grid, so that each step draws whole
 noise blocks."""
+
+StepEnd = Callable[[int, torch.Tensor, dict[str, torch.Tensor]], dict[str, torch.Tensor] | None]
+"""`fn(step_index, timestep, tensors)` after each step over all frames, with `tensors =
+{"sample": x_s, "pred_original_sample": x0_hat}`, each `[rows, C, F, padded_frames]`; may
+return a dict with a replacement "sample"."""
+
+
+class FrameQueue:
+    """Frames waiting for their turn: put blocks `[..., n]` in, take the first frames out.
+
+    A block is sliced, not copied, so a whole tensor put at once is taken in pieces in linear
+    time.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: deque[torch.Tensor] = deque()
+        self.frames = 0
+
+    def put(self, block: torch.Tensor) -> None:
+        """Queue `block` `[..., n]` after the frames already waiting."""
+        if block.shape[-1]:
+            self.blocks.append(block)
+            self.frames += block.shape[-1]
+
+    def take(self, frames: int) -> torch.Tensor:
+        """The first `frames` frames waiting (at most `self.frames`), `[..., frames]`."""
+        parts, wanted = [], frames
+        while wanted:
+            block = self.blocks.popleft()
+            if block.shape[-1] > wanted:
+                self.blocks.appendleft(block[..., wanted:])
+                block = block[..., :wanted]
+            parts.append(block)
+            wanted -= block.shape[-1]
+        self.frames -= frames
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+
+def step_frames(
+    scheduler: BridgeScheduler,
+    model_output: torch.Tensor,
+    timestep: torch.Tensor,
+    sample: torch.Tensor,
+    degraded: torch.Tensor,
+    mask: torch.Tensor,
+    noise: torch.Tensor | None,
+    items: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One scheduler step on a range of frames of every row (paper eq. 19, or DBIM's).
+
+    Args:
+        scheduler: the bridge sampler, its timesteps set.
+        model_output: `[rows, C, F, n]`, rows = items · channels.
+        timestep: the step's t.
+        sample: x_t, `[rows, C, F, n]`.
+        degraded: x1, `[rows, C, F, n]`.
+        mask: bool `[rows, 1, F, n]`, True = missing.
+        noise: `[items, noise_channels, C, F, n]` (shared by an item's channels when
+            noise_channels is 1), or None when the step draws none.
+        items: how the rows split into items.
+
+    Returns:
+        `(x_s, x0_hat)`, each `[rows, C, F, n]`.
+    """
+    prev_sample, pred_original_sample = scheduler.step(
+        model_output.unflatten(0, (items, -1)),
+        timestep,
+        sample.unflatten(0, (items, -1)),
+        return_dict=False,
+        mask=mask.unflatten(0, (items, -1)),
+        degraded_samples=degraded.unflatten(0, (items, -1)),
+        noise=noise,
+    )
+    return prev_sample.flatten(0, 1), pred_original_sample.flatten(0, 1)
 
 
 class FrameBlocks:
@@ -116,6 +198,7 @@ class Level:
         available: x_n is known on frames `[0, available)`.
         stepped: x_{n+1} is computed on frames `[0, stepped)`.
         next_pair: the first pair not yet evaluated.
+        ended: with a `step_end` callback, the `(x_{n+1}, x0_hat)` blocks stepped so far.
     """
 
     index: int
@@ -127,6 +210,7 @@ class Level:
     available: int = 0
     stepped: int = 0
     next_pair: int = 0
+    ended: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
 
     def take_ready_pairs(self, window_frames: int) -> list[tuple[int, Window]]:
         """The next pairs whose window lies in `[0, available)`, marked as evaluated."""
@@ -168,6 +252,8 @@ class WavefrontSampler:
             frames, frames T..P−1 being x1's frames i mod T.
         noise: the keyed step noise.
         frame_shape: `(repr_channels, freq)` of one frame.
+        step_end: called after each step over all frames (`StepEnd`); the levels then step
+            one after the other, over the whole state.
     """
 
     def __init__(
@@ -178,6 +264,7 @@ class WavefrontSampler:
         plan: SamplingPlan,
         noise: KeyedNoise,
         frame_shape: tuple[int, ...],
+        step_end: StepEnd | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.model_fn = model_fn
@@ -187,7 +274,7 @@ class WavefrontSampler:
         self.padded_frames = padded_frames
         self.plan = plan
         self.noise = noise
-        self.model_calls = 0
+        self.step_end = step_end
         scheduler.set_timesteps(plan.num_inference_steps)
         missing_frames = region.missing_frames(0, padded_frames)
         self.degraded = FrameBlocks()
@@ -211,11 +298,15 @@ class WavefrontSampler:
             )
             for n, timestep in enumerate(scheduler.timesteps)
         ]
-        self.pending: list[torch.Tensor] = []
-        self.pending_frames = 0
+        self.pending = FrameQueue()
         self.received = 0
         self.head = min(self.frames, padded_frames - self.frames)
         self.head_frames: list[torch.Tensor] = []
+
+    @property
+    def windows(self) -> int:
+        """The windows the model will evaluate, all steps together."""
+        return sum(len(level.pairs) for level in self.levels)
 
     def push(self, degraded: torch.Tensor) -> list[torch.Tensor]:
         """Take the next frames of x1 `[rows, C, F, n]`; return the x0_hat frames now finished.
@@ -226,11 +317,10 @@ class WavefrontSampler:
         if self.received < self.head:
             self.head_frames.append(degraded[..., : self.head - self.received].clone())
         self.received += degraded.shape[-1]
-        self.pending.append(degraded)
-        self.pending_frames += degraded.shape[-1]
+        self.pending.put(degraded)
         finished = []
-        while self.pending_frames >= BLOCK_FRAMES:
-            self._enter(self._take_pending(BLOCK_FRAMES))
+        while self.pending.frames >= BLOCK_FRAMES:
+            self._enter(self.pending.take(BLOCK_FRAMES))
             finished += self._round()
         return finished
 
@@ -243,13 +333,11 @@ class WavefrontSampler:
         if self.received != self.frames:
             raise ValueError(f"got {self.received} frames of x1, expected {self.frames}")
         if self.padded_frames > self.frames:
-            head = torch.cat(self.head_frames, dim=-1)
-            padding = torch.arange(self.frames, self.padded_frames) % self.frames
-            self.pending.append(head[..., padding])
-            self.pending_frames += padding.numel()
+            head = torch.cat(self.head_frames, dim=-1)  # frame T + j is frame j mod T
+            self.pending.put(tile_frames(head, self.padded_frames - self.frames))
         finished = []
-        while self.pending_frames:
-            self._enter(self._take_pending(min(BLOCK_FRAMES, self.pending_frames)))
+        while self.pending.frames:
+            self._enter(self.pending.take(min(BLOCK_FRAMES, self.pending.frames)))
             finished += self._round()
         while self.levels[-1].stepped < self.padded_frames:
             before = [level.stepped for level in self.levels]
@@ -257,12 +345,6 @@ class WavefrontSampler:
             if [level.stepped for level in self.levels] == before:
                 raise RuntimeError("the wavefront sampler stalled; this is a bug in a2sb")
         return finished
-
-    def _take_pending(self, frames: int) -> torch.Tensor:
-        joined = torch.cat(self.pending, dim=-1)
-        self.pending = [joined[..., frames:]] if joined.shape[-1] > frames else []
-        self.pending_frames -= frames
-        return joined[..., :frames]
 
     def _enter(self, block: torch.Tensor) -> None:
         """Frames of x1 (or its padding) enter level 0."""
@@ -292,7 +374,6 @@ class WavefrontSampler:
         windows = torch.stack([self._window(level, row, w.start) for level, row, w in batch])
         timesteps = torch.stack([level.timestep for level, _, _ in batch])
         outputs = self.model_fn(windows, timesteps)
-        self.model_calls += 1
         for (level, row, window), output in zip(batch, outputs, strict=True):
             used = output[..., window.used.start - window.start : window.used.stop - window.start]
             level.outputs.add(row, window.used.start, used)
@@ -326,13 +407,32 @@ class WavefrontSampler:
                 self.plan.items,
             )
             level.stepped = stop
-            if level.index + 1 < len(self.levels):
-                following = self.levels[level.index + 1]
-                following.sample.put(start, prev_sample)
-                following.available = stop
-            elif start < self.frames:
+            if self.step_end is not None:
+                level.ended.append((prev_sample, pred_original_sample))
+            elif level.index + 1 < len(self.levels):
+                self._hand_on(level, start, prev_sample)
+            if level.index + 1 == len(self.levels) and start < self.frames:
                 finished.append(pred_original_sample[..., : min(stop, self.frames) - start])
+        if level.ended and level.stepped == self.padded_frames:
+            self._end_step(level)
         return finished
+
+    def _hand_on(self, level: Level, start: int, prev_sample: torch.Tensor) -> None:
+        """x_{n+1} on frames `[start, start + k)` becomes the next level's, known up to there."""
+        following = self.levels[level.index + 1]
+        following.sample.put(start, prev_sample)
+        following.available = start + prev_sample.shape[-1]
+
+    def _end_step(self, level: Level) -> None:
+        """Step n is done over all frames: call `step_end` and hand on its (replaced) x_{n+1}."""
+        samples, pred_original_samples = zip(*level.ended, strict=True)
+        level.ended.clear()
+        sample = torch.cat(samples, dim=-1)
+        tensors = {"sample": sample, "pred_original_sample": torch.cat(pred_original_samples, -1)}
+        replaced = self.step_end(level.index, level.timestep, tensors) or {}
+        sample.copy_(replaced.get("sample", sample))
+        if level.index + 1 < len(self.levels):
+            self._hand_on(level, 0, sample)
 
     def _forget(self) -> None:
         """Drop the frames no level reads any more."""
@@ -342,3 +442,14 @@ class WavefrontSampler:
             level.outputs.drop_before(level.stepped)
         needed = [level.first_needed_frame() for level in self.levels]  # windows read x1 too
         self.degraded.drop_before(min(*needed, self.levels[-1].stepped))
+
+
+def sampled(sampler: WavefrontSampler, degraded: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
+    """Run `sampler` over x1 given in pieces `[rows, C, F, n]` (T frames in all, any cut).
+
+    Yields:
+        x0_hat `[rows, C, F, k]`, in frame order, T frames in all, each as soon as it is done.
+    """
+    for piece in degraded:
+        yield from sampler.push(piece)
+    yield from sampler.finish()

@@ -1,9 +1,10 @@
 """Restoration of a batch held in memory: the whole spectrogram at once (`A2SBPipeline.__call__`).
 
-    waveforms ─ spectrum ─ endpoint fill (x1) ─ sample_whole_state ─ decode with the DC row ─▶
+    waveforms ─ spectrum ─ endpoint fill (x1) ─ WavefrontSampler ─ decode with the DC row ─▶
 
-The streamed counterpart, `a2sb.pipelines.streamed_restoration`, runs the same stages block by
-block and gives the same result for the same `KeyedNoise`.
+The whole x1 is the sampler's one source. The streamed counterpart,
+`a2sb.pipelines.streamed_restoration`, runs the same stages block by block, the same sampler
+included, and gives the same result for the same `KeyedNoise`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from a2sb.pipelines.bridge_sampling import (
-    BridgeParts,
-    SamplingPlan,
-    StepCallback,
-    sample_whole_state,
-)
+from a2sb.pipelines.bridge_sampling import BridgeParts, SamplingPlan
 from a2sb.pipelines.keyed_noise import FILL_STEP, KeyedNoise
 from a2sb.pipelines.missing_region import MissingRegion
-from a2sb.pipelines.multidiffusion import tile_frames
+from a2sb.pipelines.wavefront import StepEnd, WavefrontSampler, sampled
 
 
 def restore_whole(
@@ -31,7 +27,7 @@ def restore_whole(
     plan: SamplingPlan,
     noise: KeyedNoise,
     progress: Any,
-    callback: StepCallback | None = None,
+    callback: StepEnd | None = None,
     decode: bool = True,
 ) -> torch.Tensor:
     """Restore a batch of waveforms at the representation's rate.
@@ -42,9 +38,9 @@ def restore_whole(
         region: what is missing (`MissingRegion` of items · channels rows).
         plan: the loop's settings.
         noise: the keyed noise of the restoration.
-        progress: the progress bar of `sample_whole_state`.
-        callback: `fn(step_index, timestep, tensors)` after each step (see
-            `sample_whole_state`).
+        progress: a progress bar, counted in model windows (`total` is set here).
+        callback: `fn(step_index, timestep, tensors)` after each step over the whole state
+            (`a2sb.pipelines.wavefront.StepEnd`).
         decode: False returns the restored spectrogram instead of the waveform.
 
     Returns:
@@ -68,18 +64,18 @@ def restore_whole(
         batch_shape=(items, channels),
     )
     del known, spectrum
-    padded_frames = plan.padded_frames(frames)
-    restored = sample_whole_state(
-        parts.scheduler,
-        parts.model_fn,
-        tile_frames(degraded, padded_frames),
-        region.mask(0, padded_frames).bool(),
-        region.missing_frames(0, padded_frames),
-        plan,
-        noise,
-        progress,
-        callback,
-    )[..., :frames]
+
+    def model_fn(windows: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        output = parts.model_fn(windows, timesteps)
+        progress.update(windows.shape[0])
+        return output
+
+    frame_shape = (representation.channels, representation.freq_bins)
+    sampler = WavefrontSampler(
+        parts.scheduler, model_fn, region, plan, noise, frame_shape, step_end=callback
+    )
+    progress.total = sampler.windows
+    restored = torch.cat(list(sampled(sampler, [degraded])), dim=-1)
     del degraded
     if not decode:
         return restored.unflatten(0, (items, channels))
