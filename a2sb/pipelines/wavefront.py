@@ -366,7 +366,9 @@ class WavefrontSampler:
         finished = []
         for level in self.levels:
             finished += self._step(level)
-        self._forget()
+            self._forget(level)
+        needed = [level.first_needed_frame() for level in self.levels]  # windows read x1 too
+        self.degraded.drop_before(min(*needed, self.levels[-1].stepped))
         return finished
 
     def _evaluate(self, batch: list[tuple[Level, int, Window]]) -> None:
@@ -434,14 +436,13 @@ class WavefrontSampler:
         if level.index + 1 < len(self.levels):
             self._hand_on(level, 0, sample)
 
-    def _forget(self) -> None:
-        """Drop the frames no level reads any more."""
-        for level in self.levels[1:]:
+    def _forget(self, level: Level) -> None:
+        """Drop the frames of `level` that it has stepped and no window reads any more, as soon
+        as it has stepped, so that they are freed before the next level allocates its new ones
+        (about a block per level less at the peak of a round)."""
+        if level.index:
             level.sample.drop_before(level.first_needed_frame())
-        for level in self.levels:
-            level.outputs.drop_before(level.stepped)
-        needed = [level.first_needed_frame() for level in self.levels]  # windows read x1 too
-        self.degraded.drop_before(min(*needed, self.levels[-1].stepped))
+        level.outputs.drop_before(level.stepped)
 
 
 def sampled(sampler: WavefrontSampler, degraded: Iterable[torch.Tensor]) -> Iterator[torch.Tensor]:
