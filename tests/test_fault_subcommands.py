@@ -132,3 +132,24 @@ def test_evaluate_reads_and_writes_names_that_are_not_utf8(tmp_path, capsys):
 def test_a_library_refusal_is_an_input_error():
     with pytest.raises(A2SBInputError, match="seed -1 is outside"):
         load_training_config(None, ["seed=-1"])
+
+
+@pytest.mark.parametrize("command", ["evaluate", "train", "app"])
+def test_a_malformed_model_folder_is_one_line_in_every_command(command, tmp_path, capsys):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model_index.json").write_text("{not json")
+    music = tmp_path / "music"
+    write_music(music, count=1)
+    if command == "app":
+        pytest.importorskip("gradio")
+    argv = {
+        "evaluate": ["evaluate", "--model", str(folder), "--data", str(music), "--task", "bwe",
+                     "--output", str(tmp_path / "r.json")],
+        "train": ["train", "--init-from", str(folder), *tiny_overrides(tmp_path / "run", music)],
+        "app": ["app", "--model", str(folder)],
+    }[command]  # fmt: skip
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert "Traceback" not in error
+    assert error.splitlines()[-1].startswith(f"a2sb: {folder}/model_index.json is not valid JSON (")
