@@ -30,7 +30,7 @@ OWN_TAG_HEX_DIGITS = 8
 TEMPORARY_TAG = ".float32"
 """Appended to the partial name for a temporary kept beside it until the result is complete
 (the raw float32 samples that clip mode rescale keeps until the peak is known:
-`.song.partial.wav.float32`): the longest name a result's writing creates."""
+`.song.partial-1f3a9c0e.wav.float32`): the longest name a result's writing creates."""
 
 DEFAULT_NAME_MAX = 255
 """Bytes in a file name, where the file system does not say (Linux, macOS and Windows allow 255)."""
