@@ -2,7 +2,7 @@
 formats.
 
 They live here, apart from the code they name, so that the command line can offer them as
-choices without importing torch (`a2sb.cli.allocator` must tune malloc before torch loads), and
+choices without importing torch (`a2sb.allocator` must tune malloc before torch loads), and
 so that each list exists once: the pipeline, the evaluation and the command line read it here.
 """
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from results_section import write_section
 
-from a2sb.cli.allocator import keep_freed_memory
+from a2sb.allocator import keep_freed_memory
 from a2sb.pipelines import A2SBPipeline
 
 REPOSITORY = Path(__file__).resolve().parents[1]

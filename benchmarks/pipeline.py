@@ -20,7 +20,7 @@ beforehand, minute by minute, by the parent):
     python benchmarks/pipeline.py --model paper --minutes 1 10 60 --dtype bf16 --steps 4  # GPU
     python benchmarks/pipeline.py --model bundled --minutes 1 --steps 8 --keep-freed-memory
 
-`--keep-freed-memory` tunes glibc's malloc as the `a2sb` command does (`a2sb.cli.allocator`).
+`--keep-freed-memory` tunes glibc's malloc as the `a2sb` command does (`a2sb.allocator`).
 `--sampler`, `--windows` and `--steps` default to the model's own settings (the bundled model's
 `sampling_defaults`); `--repeats N` restores each length N times and reports the median.
 
@@ -94,7 +94,7 @@ def measure(args: argparse.Namespace, minutes: float) -> dict:
     from synth import synth_music
 
     if args.keep_freed_memory:
-        from a2sb.cli.allocator import keep_freed_memory
+        from a2sb.allocator import keep_freed_memory
 
         keep_freed_memory()
     dtype = TORCH_DTYPES[resolve_dtype(args.dtype, torch.device(args.device))]

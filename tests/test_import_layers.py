@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "a2sb"
 
 LAYERS = [
-    ["errors", "names"],
+    ["errors", "names", "allocator"],
     ["io"],
     ["", "notices", "cutoff_detection"],
     ["representations"],

@@ -169,3 +169,24 @@ def test_the_model_never_sees_more_than_the_window_batch(tmp_path):
     shapes = {shape for shape, _ in unet.calls}
     assert max(shape[0] for shape in shapes) == SMALL["window_batch_size"]
     assert {shape[1:] for shape in shapes} == {(3, 1024, SMALL["window_frames"])}
+
+
+def test_freed_memory_is_bounded_after_every_written_block(tmp_path, monkeypatch):
+    from a2sb.pipelines import streamed_restoration
+
+    source = tmp_path / "song.wav"
+    save_audio(source, synth_music(200_000, channels=2), 44100)
+    written, checked = [], []
+    monkeypatch.setattr(
+        streamed_restoration, "return_excess_freed_memory", lambda: checked.append(len(written))
+    )
+    write = streamed_restoration.OverlapAddDecoder.push
+
+    def recording_push(decoder, *arguments):
+        written.append(None)
+        return write(decoder, *arguments)
+
+    monkeypatch.setattr(streamed_restoration.OverlapAddDecoder, "push", recording_push)
+    pipeline().restore_file(source, tmp_path / "out.wav", cutoff_hz=4000, **SMALL)
+    assert len(written) > 3  # 391 frames: blocks of 128
+    assert checked == list(range(1, len(written) + 1))  # once after each block is written

@@ -7,7 +7,7 @@ Errors a user can fix (`A2SBInputError`) and usage errors are printed as one lin
 <message>`, with exit code 2 and no traceback; a result that cannot be written
 (`A2SBWriteError`) likewise, with exit code 1; Ctrl-C or SIGTERM (`a2sb.cli.interruption`) ends
 a command with `a2sb: interrupted` and exit code 130 or 143. Before a command runs, glibc's
-malloc is told to keep freed memory (`a2sb.cli.allocator`), which makes CPU restoration
+malloc is told to keep freed memory (`a2sb.allocator`), which makes CPU restoration
 markedly faster.
 """
 
@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 
 from a2sb import __version__
+from a2sb.allocator import keep_freed_memory
 from a2sb.cli import app, assemble, convert, env, evaluate, restore, train
-from a2sb.cli.allocator import keep_freed_memory
 from a2sb.cli.console import printable
 from a2sb.cli.interruption import Interrupted, signals_interrupt
 from a2sb.errors import A2SBInputError, A2SBWriteError

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from a2sb.allocator import return_excess_freed_memory
 from a2sb.io.audio import BitDepth
 from a2sb.io.audio_stream import AudioReader, StreamResampler, streamed_output
 from a2sb.io.full_scale import ClipMode
@@ -156,6 +157,7 @@ def restore_stream(
 
     for x0 in sampled(sampler, degraded()):
         write(decoder.push(x0, dc_rows.take(x0.shape[-1])).numpy())
+        return_excess_freed_memory()  # blocks are freed out of order: a2sb/allocator.py
     write(decoder.finish().numpy())
 
 

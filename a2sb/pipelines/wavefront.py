@@ -133,13 +133,26 @@ class FrameBlocks:
             self.blocks[(start + offset) // BLOCK_FRAMES] = block
 
     def get(self, start: int, stop: int) -> torch.Tensor:
-        """Frames `[start, stop)`, which must all be stored."""
-        first, last = start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES
-        offset = first * BLOCK_FRAMES
-        if first == last:
-            return self.blocks[first][..., start - offset : stop - offset]
-        joined = torch.cat([self.blocks[b] for b in range(first, last + 1)], dim=-1)
-        return joined[..., start - offset : stop - offset]
+        """Frames `[start, stop)` within one block, which must be stored: a view."""
+        block = start // BLOCK_FRAMES
+        offset = block * BLOCK_FRAMES
+        if (stop - 1) // BLOCK_FRAMES != block:
+            raise ValueError(f"frames [{start}, {stop}) are not within one block")
+        return self.blocks[block][..., start - offset : stop - offset]
+
+    def copy_row(self, row: int, start: int, out: torch.Tensor) -> None:
+        """Copy frames `[start, start + n)` of `row` into `out` `[C, F, n]`, block by block."""
+        stop = start + out.shape[-1]
+        for block in range(start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES + 1):
+            block_start = block * BLOCK_FRAMES
+            low, high = max(start, block_start), min(stop, block_start + BLOCK_FRAMES)
+            out[..., low - start : high - start] = self.blocks[block][
+                row, ..., low - block_start : high - block_start
+            ]
+
+    def new_empty(self, *shape: int) -> torch.Tensor:
+        """An uninitialized tensor of `shape` with the blocks' dtype and device."""
+        return next(iter(self.blocks.values())).new_empty(shape)
 
     def drop_before(self, frame: int) -> None:
         """Forget the blocks that end at or before `frame`."""
@@ -275,6 +288,7 @@ class WavefrontSampler:
         self.plan = plan
         self.noise = noise
         self.step_end = step_end
+        self.frame_shape = frame_shape
         scheduler.set_timesteps(plan.num_inference_steps)
         missing_frames = region.missing_frames(0, padded_frames)
         self.degraded = FrameBlocks()
@@ -373,21 +387,26 @@ class WavefrontSampler:
 
     def _evaluate(self, batch: list[tuple[Level, int, Window]]) -> None:
         """One model call on windows of possibly different levels; their outputs are added."""
-        windows = torch.stack([self._window(level, row, w.start) for level, row, w in batch])
+        channels, freq = self.frame_shape
+        if self.plan.condition_on_degraded:
+            channels *= 2
+        windows = self.degraded.new_empty(len(batch), channels, freq, self.plan.window_frames)
+        for (level, row, window), into in zip(batch, windows, strict=True):
+            self._copy_window(level, row, window.start, into)
         timesteps = torch.stack([level.timestep for level, _, _ in batch])
         outputs = self.model_fn(windows, timesteps)
         for (level, row, window), output in zip(batch, outputs, strict=True):
             used = output[..., window.used.start - window.start : window.used.stop - window.start]
             level.outputs.add(row, window.used.start, used)
 
-    def _window(self, level: Level, row: int, start: int) -> torch.Tensor:
-        """Level `level`'s x_n on frames `[start, start + W)` of `row`, `[C, F, W]`; with x1's
-        frames appended along the channels (`[2C, F, W]`) when the network also sees x1."""
-        stop = start + self.plan.window_frames
-        window = level.sample.get(start, stop)[row]
-        if not self.plan.condition_on_degraded:
-            return window
-        return torch.cat([window, self.degraded.get(start, stop)[row]], dim=0)
+    def _copy_window(self, level: Level, row: int, start: int, into: torch.Tensor) -> None:
+        """Level `level`'s x_n on frames `[start, start + W)` of `row` into `into` `[C, F, W]`;
+        followed along the channels by x1's frames (`into` `[2C, F, W]`) when the network also
+        sees x1."""
+        channels = self.frame_shape[0]
+        level.sample.copy_row(row, start, into[:channels])
+        if self.plan.condition_on_degraded:
+            self.degraded.copy_row(row, start, into[channels:])
 
     def _step(self, level: Level) -> list[torch.Tensor]:
         """Step `level` over its newly complete blocks; the last level returns x0_hat."""
