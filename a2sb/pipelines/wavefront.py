@@ -120,6 +120,15 @@ def step_frames(
     return prev_sample.flatten(0, 1), pred_original_sample.flatten(0, 1)
 
 
+def block_spans(start: int, stop: int) -> Iterator[tuple[int, slice, slice]]:
+    """The blocks that frames `[start, stop)` touch: `(block, frames within the block, the same
+    frames within the range)`."""
+    for block in range(start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES + 1):
+        block_start = block * BLOCK_FRAMES
+        low, high = max(start, block_start), min(stop, block_start + BLOCK_FRAMES)
+        yield block, slice(low - block_start, high - block_start), slice(low - start, high - start)
+
+
 class FrameBlocks:
     """A tensor `[rows, C, F, frames]` over a band of frames, kept as blocks of BLOCK_FRAMES."""
 
@@ -142,13 +151,8 @@ class FrameBlocks:
 
     def copy_row(self, row: int, start: int, out: torch.Tensor) -> None:
         """Copy frames `[start, start + n)` of `row` into `out` `[C, F, n]`, block by block."""
-        stop = start + out.shape[-1]
-        for block in range(start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES + 1):
-            block_start = block * BLOCK_FRAMES
-            low, high = max(start, block_start), min(stop, block_start + BLOCK_FRAMES)
-            out[..., low - start : high - start] = self.blocks[block][
-                row, ..., low - block_start : high - block_start
-            ]
+        for block, in_block, in_range in block_spans(start, start + out.shape[-1]):
+            out[..., in_range] = self.blocks[block][row, ..., in_block]
 
     def new_empty(self, *shape: int) -> torch.Tensor:
         """An uninitialized tensor of `shape` with the blocks' dtype and device."""
@@ -171,16 +175,12 @@ class OutputSums:
 
     def add(self, row: int, start: int, values: torch.Tensor) -> None:
         """Add a window's output `[C, F, n]` on frames `[start, start + n)` of `row`."""
-        stop = start + values.shape[-1]
-        for block in range(start // BLOCK_FRAMES, (stop - 1) // BLOCK_FRAMES + 1):
-            block_start = block * BLOCK_FRAMES
-            low, high = max(start, block_start), min(stop, block_start + BLOCK_FRAMES)
+        for block, in_block, in_range in block_spans(start, start + values.shape[-1]):
             if block not in self.sums:
                 self.sums[block] = torch.zeros(self.rows, *self.frame_shape, BLOCK_FRAMES)
                 self.counts[block] = torch.zeros(self.rows, BLOCK_FRAMES)
-            inside = slice(low - block_start, high - block_start)
-            self.sums[block][row, ..., inside] += values[..., low - start : high - start]
-            self.counts[block][row, inside] += 1
+            self.sums[block][row, ..., in_block] += values[..., in_range]
+            self.counts[block][row, in_block] += 1
 
     def mean(self, start: int, stop: int) -> torch.Tensor:
         """`[rows, C, F, stop − start]` for one block's frames: 0 where no window counted."""
